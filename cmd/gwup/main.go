@@ -1,0 +1,7 @@
+package main
+
+import "os"
+
+var version = "dev"
+
+func main() { os.Exit(0) }

@@ -144,6 +144,7 @@ type Install struct {
 	Edition   string     `json:"edition"` // JMS, HTML5, Community, Enterprise, "" if unknown
 	Evidence  []Evidence `json:"evidence"`
 	Config    *Config    `json:"config,omitempty"`
+	Services  []Service  `json:"services"`
 	Listeners []Listener `json:"listeners"`
 	State     State      `json:"state"`
 	PID       int        `json:"pid,omitempty"`
@@ -167,3 +168,49 @@ type Coverage struct {
 
 // Complete reports whether every place the scan meant to look at was read.
 func (c Coverage) Complete() bool { return len(c.Unreadable) == 0 }
+
+// Service is one <service> of a configuration, kept so that analyses can ask
+// which service types an install uses (a target release may have removed some).
+type Service struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+	File string `json:"file"`
+	Line int    `json:"line"`
+}
+
+// Process is a running gateway JVM, read from /proc/PID.
+type Process struct {
+	PID  int      `json:"pid"`
+	Argv []string `json:"argv"`
+	Cwd  string   `json:"cwd,omitempty"`
+	// Home is the GATEWAY_HOME the process runs from: -DGATEWAY_HOME, or the
+	// parent of the lib/ directory its classpath names.
+	Home string `json:"home,omitempty"`
+	// Config is the configuration it was started with (--config or
+	// -DGATEWAY_CONFIG), made absolute against Cwd; "" when it uses the default.
+	Config string `json:"config,omitempty"`
+	// Defines holds every -Dname=value of its command line.
+	Defines map[string]string `json:"defines,omitempty"`
+	// SocketInodes are the socket inodes among its open file descriptors.
+	SocketInodes []uint64 `json:"-"`
+}
+
+// Socket is a listening socket of the host, read from /proc/net.
+type Socket struct {
+	Proto string `json:"proto"` // "tcp" or "udp"
+	Host  string `json:"host"`  // "0.0.0.0", "::", "127.0.0.1", ...
+	Port  int    `json:"port"`
+	Inode uint64 `json:"-"`
+	// PID and Command name the owner when it is known (always for gateway
+	// processes, for every process with --owners); 0 and "" otherwise.
+	PID     int    `json:"pid,omitempty"`
+	Command string `json:"command,omitempty"`
+}
+
+// Live is what is running on the host now.
+type Live struct {
+	Available bool      `json:"available"`
+	Reason    string    `json:"reason,omitempty"` // why not available
+	Processes []Process `json:"processes"`
+	Sockets   []Socket  `json:"sockets"`
+}

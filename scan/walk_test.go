@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -374,5 +376,56 @@ func TestFindHomesHugeDirectories(t *testing.T) {
 	}
 	if cov.DirsVisited < 5000 || len(progress) == 0 {
 		t.Errorf("DirsVisited = %d, Progress calls %v: want the wide dir walked and progress reported", cov.DirsVisited, progress)
+	}
+}
+
+// faultyFs fails to open the directories in denied, and fails reading the
+// directories in broken after their first entries: the errors a real disk
+// gives for a mode-000 directory (which root, running CI, cannot see) or an
+// I/O error.
+type faultyFs struct {
+	afero.Fs
+	denied, broken map[string]bool
+}
+
+func (f faultyFs) Open(name string) (afero.File, error) {
+	if f.denied[name] {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrPermission}
+	}
+	file, err := f.Fs.Open(name)
+	if err == nil && f.broken[name] {
+		return brokenDir{file}, nil
+	}
+	return file, err
+}
+
+type brokenDir struct{ afero.File }
+
+func (b brokenDir) Readdir(n int) ([]os.FileInfo, error) {
+	infos, _ := b.File.Readdir(1)
+	return infos, &fs.PathError{Op: "readdirent", Path: b.Name(), Err: errors.New("input/output error")}
+}
+
+func TestFindHomesUnreadableRecorded(t *testing.T) {
+	mem := afero.NewMemMapFs()
+	writeHome(t, mem, "/opt/a/gw")
+	writeHome(t, mem, "/opt/locked/gw")
+	writeHome(t, mem, "/srv/broken/a-gw") // read before the error: found
+	writeHome(t, mem, "/srv/broken/z-gw") // after it: lost, and said so
+	fsys := faultyFs{Fs: mem, denied: map[string]bool{"/opt/locked": true}, broken: map[string]bool{"/srv/broken": true}}
+
+	got, cov, err := scan.FindHomes(t.Context(), fsys, scan.WalkOptions{Roots: []string{"/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"/opt/a/gw", "/srv/broken/a-gw"}; !slices.Equal(paths(got), want) {
+		t.Errorf("homes = %q, want %q", paths(got), want)
+	}
+	want := []scan.Gap{
+		{Path: "/opt/locked", Reason: "open: permission denied"},
+		{Path: "/srv/broken", Reason: "readdirent: input/output error"},
+	}
+	if !slices.Equal(cov.Unreadable, want) || cov.Complete() {
+		t.Errorf("Unreadable = %+v, want %+v", cov.Unreadable, want)
 	}
 }

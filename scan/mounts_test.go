@@ -39,7 +39,7 @@ func TestReadMountsBadLines(t *testing.T) {
 	content := strings.Join([]string{
 		"28 1 252:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw",
 		"garbage",
-		"x 1 252:1 / /a rw - ext4 /dev/vda2 rw",          // bad id
+		"x 1 252:1 / /a rw - ext4 /dev/vda2 rw", // bad id
 		"29 1 252:1 / /b rw shared:1 ext4 /dev/vda3 rw", // no separator
 		"30 1 252:1 / relative rw - ext4 /dev/vda4 rw",  // not absolute
 		"",

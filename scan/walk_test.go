@@ -235,7 +235,7 @@ func TestFindHomesMissingRoot(t *testing.T) {
 
 func TestFindHomesPseudoFilesystems(t *testing.T) {
 	mem := afero.NewMemMapFs()
-	writeHome(t, mem, "/run/gw")        // tmpfs: real data, walked
+	writeHome(t, mem, "/run/gw")         // tmpfs: real data, walked
 	writeHome(t, mem, "/proc/1/root/gw") // what /proc/<pid>/root would show
 	writeHome(t, mem, "/sys/x/gw")
 	writeHome(t, mem, "/opt/gw")

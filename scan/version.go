@@ -36,7 +36,9 @@ type Version struct {
 
 // ParseVersion parses a release number. It is strict: two to four dot
 // separated decimal parts without sign or leading zeros, an optional
-// "-suffix" of letters, digits and dots, or "<branch>-SNAPSHOT". Surrounding
+// "-suffix" of letters, digits, dots and dashes that starts with a letter
+// ("RC001", "SNAPSHOT"), or "<branch>-SNAPSHOT". A suffix must start with a
+// letter so that a range of release lines ("5.1-5.2") is not a version. Surrounding
 // space is an error too, so that callers trim what they extracted and a
 // version that parses always prints back as the same text.
 func ParseVersion(s string) (Version, error) {
@@ -63,7 +65,7 @@ func parseVersion(s string) (Version, error) {
 		return Version{dev: branch}, nil
 	}
 	num, pre, hasPre := strings.Cut(s, "-")
-	if hasPre && !validLabel(pre) {
+	if hasPre && (!validLabel(pre) || !isLetter(pre[0])) {
 		return Version{}, fmt.Errorf("bad pre-release suffix %q", pre)
 	}
 	fields := strings.Split(num, ".")

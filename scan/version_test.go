@@ -68,7 +68,7 @@ func TestParseVersionRejects(t *testing.T) {
 		"v5.6.2", " 5.6.2", "5.6.2 ", "5.6.2-", "5.6.2-RC 1", "5.6.2-.RC", "-SNAPSHOT",
 		"SNAPSHOT", "develop", "1develop-SNAPSHOT", "${product.version}", "${project.version}",
 		"5.x", "5.0.x", "Development", "Community Edition", "1234567890.0", "-1.0", "+1.0",
-		"5.6.2\x00", "5.6\n", "5.6.2-RC\u00e9",
+		"5.6.2\x00", "5.6\n", "5.6.2-RC\u00e9", "5.1-5.2", "5.6.0-1",
 	}
 	for _, s := range bad {
 		v, err := scan.ParseVersion(s)

@@ -363,6 +363,23 @@ func (p *configParser) clusterListeners(c *etree.Element) {
 	}
 }
 
+// validHost reports whether a host could name an address: a host name, an
+// IPv4 or IPv6 literal, a zone, an "@interface", or a ${...} left unresolved.
+func validHost(h string) bool {
+	if h == "" {
+		return false
+	}
+	for _, r := range h {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		case strings.ContainsRune("-._:%@${}", r):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // addListener appends l unless the same service already has the same socket
 // for the same URI (an accept written twice).
 func (p *configParser) addListener(svc serviceRef, l Listener) {
@@ -371,6 +388,10 @@ func (p *configParser) addListener(svc serviceRef, l Listener) {
 			o.Port == l.Port && o.URI == l.URI && o.Element == l.Element {
 			return
 		}
+	}
+	if !validHost(l.Host) {
+		// Kept: the port is still the one the operator meant to use.
+		p.problem("listener-host-invalid", l.Line, "%s %q: host %q is not a host name or address: the Gateway cannot resolve it", l.Element, l.URI, l.Host)
 	}
 	p.result.Listeners = append(p.result.Listeners, l)
 	p.owners = append(p.owners, svc.index)
@@ -411,8 +432,8 @@ func (p *configParser) checkSharedSockets() {
 				continue
 			}
 			p.problem("config-port-conflict", b.Line,
-				"%s %s (service %q, %s) and %s (service %q, %s:%d): %s; the Gateway fails with \"Address already in use\"",
-				b.Proto, b.Addr(), b.Service, b.URI, a.Addr(), a.Service, a.File, a.Line, why)
+				"%s %s: service %q (%s, %s:%d) and service %q (%s at %s, %s:%d): %s; the Gateway fails with \"Address already in use\"",
+				b.Proto, b.Addr(), b.Service, b.URI, b.File, b.Line, a.Service, a.URI, a.Addr(), a.File, a.Line, why)
 			break
 		}
 	}
@@ -554,6 +575,9 @@ func parseBind(v string) (host string, port int, err error) {
 		return "", 0, &addrError{key: "listener-port-missing", msg: "empty bind value"}
 	}
 	if !strings.ContainsAny(v, ":[") {
+		if strings.Trim(v, "0123456789") != "" && !strings.Contains(v, "${") {
+			return "", 0, &addrError{key: "listener-port-missing", msg: "a bind needs a port ([host:]port)"}
+		}
 		port, err := parsePort(v)
 		return "0.0.0.0", port, err
 	}

@@ -144,6 +144,7 @@ type configParser struct {
 	props  *propertyResolver
 	result ParsedConfig
 	owners []int // owners[i] is the serviceRef.index of result.Listeners[i]
+	seen   map[listenerKey]bool
 }
 
 func (p *configParser) problem(key string, line int, format string, args ...any) {

@@ -383,18 +383,31 @@ func validHost(h string) bool {
 // addListener appends l unless the same service already has the same socket
 // for the same URI (an accept written twice).
 func (p *configParser) addListener(svc serviceRef, l Listener) {
-	for _, o := range p.result.Listeners {
-		if o.Service == l.Service && o.Type == l.Type && o.Proto == l.Proto && o.Host == l.Host &&
-			o.Port == l.Port && o.URI == l.URI && o.Element == l.Element {
-			return
-		}
+	key := listenerKey{svc.index, l.Proto, l.Host, l.Port, l.URI, l.Element}
+	if p.seen == nil {
+		p.seen = map[listenerKey]bool{}
 	}
+	if p.seen[key] {
+		return
+	}
+	p.seen[key] = true
 	if !validHost(l.Host) {
 		// Kept: the port is still the one the operator meant to use.
 		p.problem("listener-host-invalid", l.Line, "%s %q: host %q is not a host name or address: the Gateway cannot resolve it", l.Element, l.URI, l.Host)
 	}
 	p.result.Listeners = append(p.result.Listeners, l)
 	p.owners = append(p.owners, svc.index)
+}
+
+// listenerKey identifies a listener for deduplication: one per service,
+// socket, URI and binding element.
+type listenerKey struct {
+	service int
+	proto   string
+	host    string
+	port    int
+	uri     string
+	element string
 }
 
 // isWildcard reports whether host means every interface.
@@ -409,19 +422,34 @@ func isWildcard(host string) bool {
 // level, so an incompatible pair there is flagged too; compatible ones are
 // not (whether the Gateway merges them is unverified).
 func (p *configParser) checkSharedSockets() {
+	// Whether two listeners collide depends only on their protocol, port,
+	// host, socket class and (for path-less classes) owning service, so each
+	// listener is compared with one representative of every such
+	// combination seen before it: linear however many accepts share a port.
+	type rep struct {
+		proto string
+		port  int
+		host  string
+		class string
+		owner int
+	}
+	type protoPort struct {
+		proto string
+		port  int
+	}
+	reps := map[protoPort][]int{}
+	seen := map[rep]bool{}
 	ls := p.result.Listeners
-	for j := range ls {
-		for i := 0; i < j; i++ {
-			a, b := ls[i], ls[j]
-			if a.Proto != b.Proto || a.Port != b.Port {
-				continue
-			}
+	for j, b := range ls {
+		cb, _ := socketClass(b.Scheme)
+		k := protoPort{b.Proto, b.Port}
+		for _, i := range reps[k] {
+			a := ls[i]
 			sameHost := strings.EqualFold(a.Host, b.Host)
 			if !sameHost && !isWildcard(a.Host) && !isWildcard(b.Host) {
 				continue
 			}
 			ca, sharedA := socketClass(a.Scheme)
-			cb, _ := socketClass(b.Scheme)
 			var why string
 			switch {
 			case ca != cb:
@@ -435,6 +463,11 @@ func (p *configParser) checkSharedSockets() {
 				"%s %s: service %q (%s, %s:%d) and service %q (%s at %s, %s:%d): %s; the Gateway fails with \"Address already in use\"",
 				b.Proto, b.Addr(), b.Service, b.URI, b.File, b.Line, a.Service, a.URI, a.Addr(), a.File, a.Line, why)
 			break
+		}
+		r := rep{b.Proto, b.Port, strings.ToLower(b.Host), cb, p.owners[j]}
+		if !seen[r] {
+			seen[r] = true
+			reps[k] = append(reps[k], j)
 		}
 	}
 }

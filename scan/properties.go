@@ -11,6 +11,11 @@ import (
 // instead of looping.
 const maxPropertyDepth = 8
 
+// maxExpandedLen bounds the text one expansion may produce. Properties that
+// each use another several times grow exponentially (the "billion laughs"
+// of ${}); past this size the reference is left unresolved.
+const maxExpandedLen = 64 << 10
+
 // propertyResolver resolves ${name} in the Gateway's order
 // (ConfigParameter.resolveAndReplace): the -D values first, then the
 // top-level <properties>, then the built-in ${hostname}. $${name} is an
@@ -46,17 +51,19 @@ func (r *propertyResolver) lookup(name string) (string, bool) {
 // expand substitutes every ${name} in s. An unresolved reference is left as
 // written and ok is false.
 func (r *propertyResolver) expand(s string) (out string, ok bool) {
-	out, missing := r.expandDepth(s, 0, nil)
+	budget := maxExpandedLen
+	out, missing := r.expandDepth(s, 0, nil, &budget)
 	return out, len(missing) == 0
 }
 
 // unresolved lists the names in s that have no value, in order of appearance.
 func (r *propertyResolver) unresolved(s string) []string {
-	_, missing := r.expandDepth(s, 0, nil)
+	budget := maxExpandedLen
+	_, missing := r.expandDepth(s, 0, nil, &budget)
 	return missing
 }
 
-func (r *propertyResolver) expandDepth(s string, depth int, missing []string) (string, []string) {
+func (r *propertyResolver) expandDepth(s string, depth int, missing []string, budget *int) (string, []string) {
 	if !strings.Contains(s, "${") {
 		return s, missing
 	}
@@ -84,8 +91,9 @@ func (r *propertyResolver) expandDepth(s string, depth int, missing []string) (s
 		}
 		b.WriteString(s[:i])
 		v, found := r.lookup(name)
-		if found && depth < maxPropertyDepth {
-			v, missing = r.expandDepth(v, depth+1, missing)
+		if found && depth < maxPropertyDepth && len(v) <= *budget {
+			*budget -= len(v)
+			v, missing = r.expandDepth(v, depth+1, missing, budget)
 			b.WriteString(v)
 		} else {
 			missing = appendOnce(missing, name)

@@ -213,11 +213,8 @@ type protoPort struct {
 func pairClashes(a, b scan.Install, hosts map[string][]string) []Clash {
 	byPort := map[protoPort]*Clash{}
 	var order []protoPort
-	seen := map[string]bool{}
 	add := func(c *Clash, home string, l scan.Listener) {
-		key := fmt.Sprintf("%s|%s|%d|%s:%d", home, l.Element, l.Port, l.File, l.Line)
-		if !seen[key] {
-			seen[key] = true
+		if !containsParty(c.Listeners, home, l) {
 			c.Listeners = append(c.Listeners, Party{Home: home, Listener: l})
 		}
 	}
@@ -311,7 +308,7 @@ func liveClashes(in scan.Install, installs []scan.Install, live scan.Live, hosts
 			} else if c.Possible && c.Reason == "" {
 				c.Reason = reason
 			}
-			if !containsParty(c.Listeners, l) {
+			if !containsParty(c.Listeners, name, l) {
 				c.Listeners = append(c.Listeners, Party{Home: name, Listener: l})
 			}
 		}
@@ -319,9 +316,9 @@ func liveClashes(in scan.Install, installs []scan.Install, live scan.Live, hosts
 	return out
 }
 
-func containsParty(ps []Party, l scan.Listener) bool {
+func containsParty(ps []Party, home string, l scan.Listener) bool {
 	for _, p := range ps {
-		if p.Listener == l {
+		if p.Home == home && p.Listener == l {
 			return true
 		}
 	}

@@ -322,19 +322,22 @@ func procGateway(fsys afero.Fs, pid int, argv []string) (Process, bool) {
 	isGateway := false
 	var classpath []string
 	var config string
+	afterMain := false // arguments after the main class are the gateway's own (--config), not the JVM's
 	for i := 0; i < len(argv); i++ {
 		arg := argv[i]
 		switch {
+		case afterMain:
+			if arg == "--config" && i+1 < len(argv) {
+				i++
+				config = argv[i]
+			} else if v, ok := strings.CutPrefix(arg, "--config="); ok {
+				config = v
+			}
 		case procMainClasses[arg]:
-			isGateway = true
+			isGateway, afterMain = true, true
 		case (arg == "-cp" || arg == "-classpath" || arg == "--class-path") && i+1 < len(argv):
 			i++
 			classpath = append(classpath, strings.Split(argv[i], ":")...)
-		case arg == "--config" && i+1 < len(argv):
-			i++
-			config = argv[i]
-		case strings.HasPrefix(arg, "--config="):
-			config = strings.TrimPrefix(arg, "--config=")
 		case strings.HasPrefix(arg, "-D"):
 			name, value, _ := strings.Cut(arg[2:], "=")
 			if name != "" {

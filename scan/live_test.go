@@ -102,6 +102,7 @@ func TestReadLiveProcesses(t *testing.T) {
 			"/opt/kaazing/kaazing-community-gateway-5.6.2/conf/custom.xml", []uint64{31002, 31003, 31004, 31010}, "gw.example.com", 3, 11},
 		{2000, "/usr/share/kaazing/jms/4.0", "/", "/etc/kaazing/conf/gateway-config.xml", nil, "", 4, 9},
 		{4000, "/usr/share/kaazing/html5/3.3", "/usr/share/kaazing/html5/3.3", "", nil, "", 0, 4},
+		{5000, "/opt/gw5", "", "/etc/gw5.xml", nil, "", 0, 6},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("processes:\n got %+v\nwant %+v", got, want)

@@ -206,10 +206,12 @@ func containsString(list []string, s string) bool {
 	return false
 }
 
-// clashFinding describes a clash. Between installs it is an error when one
-// of them is running (the other cannot start) and a warning when neither is
-// (they only cannot run together; rocketdoo#125 treats stopped siblings the
-// same way). A port held now by another process blocks the install's start.
+// clashFinding describes a clash. Between installs it is an error unless
+// every one of them is known to be stopped: when one runs, the other cannot
+// start, and when gwup cannot see (state unknown, as on a sysroot) it must
+// not assume the best. Between stopped installs it is a warning: they only
+// cannot run together (rocketdoo#125 treats stopped siblings the same way).
+// A port held now by another process blocks the install's start.
 func clashFinding(c Clash, byName map[string]scan.Install, live scan.Live) Finding {
 	f := Finding{Home: c.Homes[0], Docs: "https://kaazing.com/doc/5.0/upgrade/c_upgrade_gw/"}
 	if c.Remediation != nil {
@@ -234,7 +236,7 @@ func clashFinding(c Clash, byName map[string]scan.Install, live scan.Live) Findi
 		f.Message = fmt.Sprintf("%s/%d is bound by %d installs: %s", c.Proto, c.Port, len(c.Homes), strings.Join(binds, "; "))
 		f.Severity = SeverityWarning
 		for _, h := range c.Homes {
-			if isRunning(byName[h], live) {
+			if in := byName[h]; isRunning(in, live) || in.State != scan.StateStopped {
 				f.Severity = SeverityError
 			}
 		}
@@ -248,6 +250,19 @@ func clashFinding(c Clash, byName map[string]scan.Install, live scan.Live) Findi
 	return f
 }
 
+// problemErrors are the scan problems that stop the Gateway from starting,
+// or keep gwup from knowing what it would bind: errors, not warnings.
+var problemErrors = map[string]bool{
+	"config-missing": true, "config-unreadable": true, "config-too-large": true,
+	"config-empty": true, "config-malformed": true, "config-doctype": true,
+	"config-trailing-content": true, "config-root-unexpected": true,
+	"config-namespace-unknown": true, "config-namespace-com": true,
+	"config-port-conflict": true, "config-none": true,
+	KeyPropertyUnresolved: true, "listener-uri-invalid": true,
+	"listener-port-missing": true, "listener-port-invalid": true,
+	"listener-host-invalid": true,
+}
+
 // problemFindings turns an install's scan problems into findings.
 func problemFindings(inst scan.Install) []Finding {
 	var out []Finding
@@ -259,7 +274,11 @@ func problemFindings(inst scan.Install) []Finding {
 		case "property-unresolved", "unresolved-property":
 			key = KeyPropertyUnresolved
 		}
-		f := Finding{Key: key, Severity: SeverityWarning, Home: installName(inst), Message: p.Message}
+		severity := SeverityWarning
+		if problemErrors[key] {
+			severity = SeverityError
+		}
+		f := Finding{Key: key, Severity: severity, Home: installName(inst), Message: p.Message}
 		if key == KeyPropertyUnresolved {
 			f.Remediation = "define the property in <properties> or pass -Dname=value (gwup --define) so that its port is checked"
 		}

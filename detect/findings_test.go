@@ -240,7 +240,7 @@ func TestAnalyzeWithoutTarget(t *testing.T) {
 	want := []string{
 		"kaazing-community-gateway-5.6.2 port-held-by-other-process error blocker",
 		"kaazing-community-gateway-5.6.2 port-clash error",
-		"kaazing-websocket-gateway-jms-4.0.9 property-unresolved warning",
+		"kaazing-websocket-gateway-jms-4.0.9 property-unresolved error",
 		"kaazing-community-gateway-5.6.2 scan-problem warning",
 		"kaazing-community-gateway-5.6.2 config-backup-found warning",
 	}
@@ -262,7 +262,7 @@ func TestAnalyzeToCommunity562(t *testing.T) {
 		"kaazing-websocket-gateway-jms-4.0.9 service-type-removed error blocker",
 		"kaazing-websocket-gateway-jms-4.0.9 service-type-removed error blocker",
 		"kaazing-community-gateway-5.6.2 port-clash error",
-		"kaazing-websocket-gateway-jms-4.0.9 property-unresolved warning",
+		"kaazing-websocket-gateway-jms-4.0.9 property-unresolved error",
 		"kaazing-community-gateway-5.6.2 scan-problem warning",
 		"kaazing-community-gateway-5.6.2 config-backup-found warning",
 		"kaazing-websocket-gateway-jms-4.0.9 config-namespace-untranslatable warning",
@@ -356,25 +356,26 @@ func TestAnalyzeLiveUnavailableAndWaivers(t *testing.T) {
 	in.Live = scan.Live{Reason: "no /proc/net/tcp under the scanned root"}
 	w1, _ := ParseWaiver("port-clash@until=2027-02-01")
 	w2, _ := ParseWaiver("scan-problem@until=2027-01-01")
-	in.Waivers = []Waiver{w1, w2}
+	w3, _ := ParseWaiver("property-unresolved")
+	in.Waivers = []Waiver{w1, w2, w3}
 	res := Analyze(in)
 	want := []string{
-		"kaazing-websocket-gateway-jms-4.0.9 property-unresolved warning",
 		"kaazing-community-gateway-5.6.2 scan-problem warning",
 		"kaazing-community-gateway-5.6.2 config-backup-found warning",
 		" live-state-unavailable info",
 		" waiver-expired info",
 		"kaazing-community-gateway-5.6.2 port-clash error", // the 4.0.9 install is running (scan state)
+		"kaazing-websocket-gateway-jms-4.0.9 property-unresolved error",
 	}
 	if got := findingKeys(res.Findings); !reflect.DeepEqual(got, want) {
 		t.Errorf("findings =\n %q\nwant\n %q", got, want)
 	}
-	last := res.Findings[len(res.Findings)-1]
+	last := res.Findings[len(res.Findings)-2]
 	if !last.Waived || last.WaivedUntil != "2027-02-01" {
 		t.Errorf("port-clash waived %v until %q", last.Waived, last.WaivedUntil)
 	}
 	if ExitFindings(res.Findings, "error") {
-		t.Errorf("ExitFindings(error) = true with only warnings and a waived clash")
+		t.Errorf("ExitFindings(error) = true with only warnings and waived errors")
 	}
 	if !ExitFindings(res.Findings, "warning") {
 		t.Errorf("ExitFindings(warning) = false with unwaived warnings")

@@ -256,4 +256,34 @@ func quoteDetail(s string) string {
 	return fmt.Sprintf("%q", s)
 }
 
-var _ = detect.Finding{}
+func writeClash(w *errWriter, c detect.Clash) {
+	kind := "clash"
+	if c.Possible {
+		kind = "possible clash"
+	}
+	w.printf("  %s %d: %s\n", c.Proto, c.Port, kind)
+	for _, p := range c.Listeners {
+		l := p.Listener
+		w.printf("      %s  %s %q (%s) at %s:%d\n", orDash(p.Home), l.Addr(), l.Service, l.Type, l.File, l.Line)
+	}
+	if c.HeldBy != nil {
+		owner := "a process gwup cannot name (try --owners)"
+		if c.HeldBy.PID != 0 {
+			owner = fmt.Sprintf("%s (pid %d)", orDash(c.HeldBy.Command), c.HeldBy.PID)
+		}
+		w.printf("      held now by %s on %s:%d\n", owner, c.HeldBy.Host, c.HeldBy.Port)
+	}
+	if c.Reason != "" {
+		w.printf("      why: %s\n", c.Reason)
+	}
+	if m := c.Remediation; m != nil {
+		w.printf("      fix: %s\n", m.Message)
+	}
+}
+
+func locationText(l detect.Location) string {
+	if l.Line > 0 {
+		return fmt.Sprintf("%s:%d", l.File, l.Line)
+	}
+	return l.File
+}

@@ -3,10 +3,7 @@ package scan
 import (
 	"context"
 	"io/fs"
-	"os"
-	"path"
 	"runtime"
-	"sort"
 	"strings"
 
 	"github.com/spf13/afero"
@@ -206,7 +203,16 @@ func normalize(in *Install) {
 
 // incompleteKeys are the problems that leave an install's sockets or
 // release not fully known: the scan is then incomplete (exit status 4).
-var incompleteKeys = map[string]bool{}
+var incompleteKeys = map[string]bool{
+	"config-missing": true, "config-unreadable": true, "config-too-large": true,
+	"config-empty": true, "config-malformed": true, "config-doctype": true,
+	"config-trailing-content": true, "config-root-unexpected": true,
+	"config-namespace-unknown": true, "config-none": true, "config-remote": true,
+	"property-unresolved": true, "listener-uri-invalid": true,
+	"listener-port-missing": true, "listener-port-invalid": true,
+	"listener-host-invalid": true,
+	KeyJarUnreadable:        true, KeyLogUnreadable: true,
+}
 
 // Complete reports whether nothing kept gwup from reading the install.
 func (in Install) Complete() bool {
@@ -227,7 +233,3 @@ func readHostname(fsys afero.Fs, fallback string) string {
 	}
 	return fallback
 }
-
-var _ = os.Getenv
-var _ = path.Join
-var _ = sort.Strings

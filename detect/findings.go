@@ -295,7 +295,10 @@ func planFindings(inst scan.Install, targetText string, live scan.Live) (Plan, [
 	name := installName(inst)
 	plan, _ := PlanUpgrade(inst.Release, targetText) // the target was checked by the caller
 	plan.Home = name
-	f := Finding{Home: name, Docs: plan.Instructions, Severity: SeverityError, Blocker: true}
+	if name == "" { // gwup plan --from: a release, not an install
+		name = "release " + inst.Release
+	}
+	f := Finding{Home: plan.Home, Docs: plan.Instructions, Severity: SeverityError, Blocker: true}
 	for _, e := range inst.Evidence {
 		f.Evidence = append(f.Evidence, Location{File: e.Path, Line: e.Line})
 	}
@@ -334,7 +337,7 @@ func planFindings(inst scan.Install, targetText string, live scan.Live) (Plan, [
 		if p := findProcess(inst, live); p != nil {
 			pid = p.PID
 		}
-		r := Finding{Key: KeyInstallRunning, Severity: SeverityError, Blocker: true, Home: name,
+		r := Finding{Key: KeyInstallRunning, Severity: SeverityError, Blocker: true, Home: plan.Home,
 			Message:     fmt.Sprintf("%s is running (pid %d) and an upgrade unpacks the new release over it", name, pid),
 			Remediation: "stop the gateway before the upgrade (the documented procedure starts with stopping it)",
 			Docs:        "https://kaazing.com/doc/5.0/upgrade/c_upgrade_gw/"}

@@ -70,7 +70,7 @@ func Scan(ctx context.Context, fsys afero.Fs, opts Options) (Result, error) {
 		getenv = func(string) string { return "" }
 	}
 	res := Result{
-		Host:  readHostname(fsys, opts.Hostname),
+		Host:  Hostname(fsys, opts.Hostname),
 		Live:  ReadLive(fsys, goos, opts.Owners),
 		Hosts: ReadHosts(fsys),
 	}
@@ -224,7 +224,9 @@ func (in Install) Complete() bool {
 	return true
 }
 
-func readHostname(fsys afero.Fs, fallback string) string {
+// Hostname is the scanned system's host name, from its /etc/hostname, or
+// fallback when it has none.
+func Hostname(fsys afero.Fs, fallback string) string {
 	b, err := afero.ReadFile(fsys, "/etc/hostname")
 	if err == nil {
 		if h := strings.TrimSpace(string(b)); h != "" {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -111,12 +110,8 @@ func readHostOptions(cCtx *cli.Context) (hostOptions, error) {
 		return o, err
 	}
 	o.defines = defines
-	for _, s := range cCtx.StringSlice("ignore") {
-		w, err := detect.ParseWaiver(s)
-		if err != nil {
-			return o, usagef("write --ignore KEY or --ignore KEY@until=2027-01-31", "%v", err)
-		}
-		o.waivers = append(o.waivers, w)
+	if o.waivers, err = parseWaivers(cCtx.StringSlice("ignore")); err != nil {
+		return o, err
 	}
 	o.fsys = afero.NewReadOnlyFs(afero.NewOsFs())
 	if dir := cCtx.String("sysroot"); dir != "" {
@@ -146,6 +141,18 @@ func parseDefines(list []string) (map[string]string, error) {
 		defs[name] = value
 	}
 	return defs, nil
+}
+
+func parseWaivers(list []string) ([]detect.Waiver, error) {
+	var waivers []detect.Waiver
+	for _, s := range list {
+		w, err := detect.ParseWaiver(s)
+		if err != nil {
+			return nil, usagef("write --ignore KEY or --ignore KEY@until=2027-01-31", "%v", err)
+		}
+		waivers = append(waivers, w)
+	}
+	return waivers, nil
 }
 
 // rootPath turns a ROOT or PATH argument into a path in the scanned
@@ -231,7 +238,7 @@ func runPorts(cCtx *cli.Context) error {
 		return usagef("name a Gateway home or a gateway-config.xml: gwup ports /opt/kaazing-gateway-community-5.0.1", "no PATH given")
 	}
 	live := scan.ReadLive(o.fsys, runtime.GOOS, false)
-	host := o.hostname()
+	host := scan.Hostname(o.fsys, o.hostname())
 	res := scan.Result{Host: host, Live: live, Hosts: scan.ReadHosts(o.fsys), Coverage: scan.Coverage{Roots: []string{}, Unreadable: []scan.Gap{}, Skipped: []scan.Gap{}}}
 	for _, a := range cCtx.Args().Slice() {
 		p, err := o.rootPath(a)
@@ -263,14 +270,27 @@ func runPlanFrom(cCtx *cli.Context) error {
 	if !detect.KnownRelease(to) {
 		return usagef("name a KAAZING Gateway release, e.g. --to 5.0.1 or --to 4.0.9", "unknown target release %q", to)
 	}
-	plan, err := detect.PlanUpgrade(from, to)
-	if err != nil {
+	if _, err := scan.ParseVersion(from); err != nil {
+		return usagef("versions look like 4.0.9, 4.0.9.383 or 5.6.2", "invalid --from: %v", err)
+	}
+	if _, err := detect.PlanUpgrade(from, to); err != nil {
 		return usagef("versions look like 4.0.9, 4.0.9.383 or 5.6.2", "%v", err)
 	}
+	waivers, err := parseWaivers(cCtx.StringSlice("ignore"))
+	if err != nil {
+		return err
+	}
+	// The release is judged as an install of it would be, so that --from
+	// gives the same blockers as a scan; only what needs a host is left out.
+	a := detect.Analyze(detect.Input{
+		Installs: []scan.Install{{Release: from, State: scan.StateStopped}},
+		Live:     scan.Live{Available: true},
+		Target:   to,
+		Waivers:  waivers,
+		Now:      time.Now(),
+	})
 	o := hostOptions{json: cCtx.Bool("json"), failOn: cCtx.String("fail-on")}
-	rep := planOnlyReport(plan)
+	rep := planOnlyReport(a)
 	return render(cCtx, o, rep)
 }
 
-// contextOf lets helpers take the command's context without the cli types.
-func contextOf(cCtx *cli.Context) context.Context { return cCtx.Context }

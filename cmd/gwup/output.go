@@ -68,15 +68,19 @@ func newReport(command string, o hostOptions, res scan.Result, a detect.Result, 
 	return r
 }
 
-func planOnlyReport(p detect.Plan) *report {
+// planOnlyReport is the report of 'gwup plan --from': no host, no installs.
+func planOnlyReport(a detect.Result) *report {
 	r := &report{
 		Schema:      reportSchema,
 		GwupVersion: gwupVersion(),
 		Command:     "plan",
 		Generated:   time.Now().UTC().Format(time.RFC3339),
-		Target:      p.To,
 		Complete:    true,
-		Plans:       []detect.Plan{p},
+		Findings:    a.Findings,
+		Plans:       a.Plans,
+	}
+	if len(a.Plans) > 0 {
+		r.Target = a.Plans[0].To
 	}
 	r.fillEmpty()
 	return r
@@ -102,13 +106,7 @@ func (r *report) status() error {
 	if !r.Complete {
 		return &statusError{code: exitIncomplete, msg: "incomplete: some paths could not be read or parsed (see problems and coverage)"}
 	}
-	failing := detect.ExitFindings(r.Findings, r.failOn)
-	for _, p := range r.Plans {
-		if len(p.Blockers) > 0 && r.failOn != "never" && r.Command == "plan" {
-			failing = true
-		}
-	}
-	if failing {
+	if detect.ExitFindings(r.Findings, r.failOn) {
 		return &statusError{code: exitFindings}
 	}
 	return nil

@@ -73,9 +73,12 @@ func writeInstalls(w *errWriter, r *report) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", orDash(homeOf(in)), in.Layout, orDash(in.Release), orDash(in.Edition), stateText(in), len(in.Listeners))
 	}
 	tw.Flush()
-	for _, in := range r.Installs {
-		w.printf("\n%s\n", homeOf(in))
-		writeInstall(w, in)
+	if r.Command != "plan" {
+		// plan is about the path; scan and ports show what each install is.
+		for _, in := range r.Installs {
+			w.printf("\n%s\n", homeOf(in))
+			writeInstall(w, in)
+		}
 	}
 	w.printf("\n")
 }

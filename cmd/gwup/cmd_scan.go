@@ -293,4 +293,3 @@ func runPlanFrom(cCtx *cli.Context) error {
 	rep := planOnlyReport(a)
 	return render(cCtx, o, rep)
 }
-

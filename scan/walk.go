@@ -231,7 +231,7 @@ func (w *walker) prepareRoots() []dirTask {
 			continue
 		}
 		if other, ok := firstAt[real]; ok {
-			w.skipped.add(gapDuplicate, r, "same directory as root "+other)
+			w.skipped.add(gapDuplicate, r, gapDuplicate+": same directory as root "+other)
 			continue
 		}
 		firstAt[real] = r
@@ -501,6 +501,10 @@ func (w *walker) followLinks() {
 				continue
 			case w.visited[real]:
 				w.skipped.add(gapDuplicate, l.path, gapDuplicate+" as "+real)
+				continue
+			}
+			if pat := w.excludedBy(real, filepath.Base(real)); pat != "" {
+				w.skipped.add(gapExcluded, l.path, gapExcluded+" by "+pat+" as "+real)
 				continue
 			}
 			m, known := w.mountOf(real)

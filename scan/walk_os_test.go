@@ -95,6 +95,18 @@ func TestFindHomesFollowSymlinks(t *testing.T) {
 	if !cov.Complete() {
 		t.Errorf("Unreadable = %+v, want none", cov.Unreadable)
 	}
+
+	// Excludes apply to where a link leads, too.
+	got, cov, err = scan.FindHomes(t.Context(), afero.NewOsFs(), scan.WalkOptions{Roots: []string{root}, FollowSymlinks: true, Exclude: []string{"outside"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{filepath.Join(root, "real", "gw")}; !slices.Equal(paths(got), want) {
+		t.Errorf("excluding outside: homes = %q, want %q", paths(got), want)
+	}
+	if !hasGap(cov.Skipped, filepath.Join(root, "b", "ext"), "excluded by outside") {
+		t.Errorf("Skipped = %+v, want b/ext excluded", cov.Skipped)
+	}
 }
 
 // A root reached through a symlink and the same directory named directly are

@@ -295,12 +295,18 @@ func archiveFolderName(name string) (Version, string, bool) {
 			if !seen["kaazing"] || !seen["gateway"] {
 				return Version{}, "", false
 			}
-			for end := len(words); end > i; end-- {
-				if v, err := ParseVersion(strings.Join(words[i:end], "-")); err == nil && allPlatformWords(words[end:]) {
-					return v, edition, true
-				}
+			// The version is the digit word, maybe with a pre-release word
+			// (5.6.0-RC001), and only platform words may follow it.
+			v, err := ParseVersion(w)
+			rest := words[i+1:]
+			if len(rest) > 0 && folderPreRelease.MatchString(rest[0]) {
+				v, err = ParseVersion(w + "-" + rest[0])
+				rest = rest[1:]
 			}
-			return Version{}, "", false
+			if err != nil || !allPlatformWords(rest) {
+				return Version{}, "", false
+			}
+			return v, edition, true
 		}
 		lw := strings.ToLower(w)
 		switch {
@@ -314,6 +320,11 @@ func archiveFolderName(name string) (Version, string, bool) {
 	}
 	return Version{}, "", false
 }
+
+// folderPreRelease matches the pre-release words a release folder may carry
+// after its version; any other word (kaazing-gateway-5.6.2-backup) makes the
+// name no release folder.
+var folderPreRelease = regexp.MustCompile(`^(?i:rc|m|alpha|beta)[0-9]*$|^SNAPSHOT$`)
 
 func allPlatformWords(words []string) bool {
 	for _, w := range words {

@@ -82,10 +82,13 @@ func readManifests(fsys afero.Fs, home string) ([]Evidence, []Problem) {
 	var problems []Problem
 	for _, pattern := range versionJars {
 		for _, entry := range entries {
-			if entry.IsDir() || !matchJarName(pattern, entry.Name()) {
+			if !matchJarName(pattern, entry.Name()) {
 				continue
 			}
 			jar := filepath.Join(lib, entry.Name())
+			if _, ok := regularFile(fsys, jar, entry); !ok {
+				continue
+			}
 			attrs, err := readJarManifest(fsys, jar)
 			if err != nil {
 				problems = append(problems, Problem{
@@ -140,6 +143,11 @@ func manifestEvidence(jar string, attrs map[string]string) (Evidence, bool) {
 // error.log.2016-03-30) and the service.log of an installed service.
 var logFilePattern = regexp.MustCompile(`^(?:error|service)\.log(?:\.([0-9][0-9-]*))?(\.gz)?$`)
 
+// logScanBudget caps the log bytes read for one home, over all its logs: a
+// directory of a thousand rotated logs without a banner must not cost them
+// all. Each log counts for at most BannerScanLimit.
+const logScanBudget = 4 * BannerScanLimit
+
 // gzBannerLimit caps how much of a compressed rotated log is decompressed:
 // it can only be read from its start.
 const gzBannerLimit = 4 * BannerScanLimit
@@ -147,6 +155,7 @@ const gzBannerLimit = 4 * BannerScanLimit
 type logFile struct {
 	path     string
 	modTime  time.Time
+	size     int64
 	rotation int // 0 for the live file, N for file.N; rotated files are older
 	gz       bool
 }
@@ -168,7 +177,12 @@ func readLogBanner(fsys afero.Fs, home string, logDirs []string) ([]Evidence, []
 		}
 		for _, entry := range entries {
 			m := logFilePattern.FindStringSubmatch(entry.Name())
-			if m == nil || !entry.Mode().IsRegular() {
+			if m == nil {
+				continue
+			}
+			name := filepath.Join(dir, entry.Name())
+			info, ok := regularFile(fsys, name, entry)
+			if !ok {
 				continue
 			}
 			rotation := 0
@@ -179,7 +193,7 @@ func readLogBanner(fsys afero.Fs, home string, logDirs []string) ([]Evidence, []
 					rotation = n
 				}
 			}
-			files = append(files, logFile{filepath.Join(dir, entry.Name()), entry.ModTime(), rotation, m[2] != ""})
+			files = append(files, logFile{name, info.ModTime(), info.Size(), rotation, m[2] != ""})
 		}
 	}
 	slices.SortStableFunc(files, func(a, b logFile) int {
@@ -188,7 +202,14 @@ func readLogBanner(fsys afero.Fs, home string, logDirs []string) ([]Evidence, []
 		}
 		return cmp.Compare(a.rotation, b.rotation)
 	})
+	var budget int64 = logScanBudget
 	for _, lf := range files {
+		if budget <= 0 {
+			problems = append(problems, Problem{Key: KeyLogScanLimit, Path: lf.path, Message: fmt.Sprintf(
+				"startup banner search stopped: read %d MiB of logs without finding one, older logs are not read", logScanBudget>>20)})
+			break
+		}
+		budget -= min(lf.size, BannerScanLimit)
 		version, line, ok, err := readLogFileBanner(fsys, lf)
 		if err != nil {
 			key := KeyLogUnreadable
@@ -203,6 +224,23 @@ func readLogBanner(fsys afero.Fs, home string, logDirs []string) ([]Evidence, []
 		}
 	}
 	return nil, problems
+}
+
+// regularFile returns the file information of a directory entry that is a
+// regular file, or a symbolic link to one. Devices and FIFOs are never
+// opened: reading a FIFO named error.log would block the scan.
+func regularFile(fsys afero.Fs, name string, entry fs.FileInfo) (fs.FileInfo, bool) {
+	if entry.Mode().IsRegular() {
+		return entry, true
+	}
+	if entry.Mode()&fs.ModeSymlink == 0 {
+		return nil, false
+	}
+	info, err := fsys.Stat(name)
+	if err != nil || !info.Mode().IsRegular() {
+		return nil, false
+	}
+	return info, true
 }
 
 // logDirectories is home/log followed by logDirs (relative ones resolved

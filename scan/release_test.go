@@ -462,3 +462,64 @@ func TestReadReleaseLogBudget(t *testing.T) {
 	}
 	t.Logf("read %d logs' tails in %v", 4, time.Since(start))
 }
+
+// corpusDir holds real files from public Gateway repositories (see
+// /work/shared/corpus/INDEX.md); they are read in place, never copied into
+// this repository, and the test is skipped where they are absent.
+const corpusDir = "/work/shared/corpus"
+
+func readCorpus(t *testing.T, name string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(corpusDir, name))
+	if err != nil {
+		t.Skipf("corpus not available: %v", err)
+	}
+	return data
+}
+
+func TestReadReleaseCorpus(t *testing.T) {
+	tests := []struct {
+		file        string
+		as          string // where it goes in the home
+		wantKind    scan.EvidenceKind
+		wantVersion string
+		wantEdition string
+	}{
+		{"nemigaservices__kaazingtutorials/kaazing-websocket-gateway-jms-4.0.7__README.txt", "README.txt", scan.EvidenceReadme, "4.0", ""},
+		{"kaazing__gateway/tag-5.0.0.15__base__src__main__gateway__README.md", "README.md", scan.EvidenceReadme, "5.0", ""},
+		{"kaazing__gateway/tag-5.0.0.9__base__src__main__gateway__README.txt", "README.txt", "", "", ""},
+		{"kaazing__gateway/tag-5.6.2__distribution__src__main__gateway__README.txt", "README.txt", scan.EvidenceReadme, "", "Community"},
+		{"kaazing__template-simple-chat-app/ee-gateway__README.txt", "README.txt", scan.EvidenceReadme, "", "Enterprise"},
+		{"kaazing__template-simple-chat-app/ee-gateway__license__README.txt", "README.txt", "", "", ""},
+		{"nemigaservices__kaazingtutorials/kaazing-websocket-gateway-jms-4.0.7__web__README.txt", "README.txt", "", "", ""},
+		{"daniel-smith-kaazing__projects/mqtt-javascript__4.0__README.md.gateway-4.0.9-docker-log-excerpt.log", "log/error.log", scan.EvidenceLogBanner, "4.0.9.383", ""},
+		{"hamn07__hamn07.github.io/c0648e3e__source___posts__configuration.md.kaazing-5.0.0.15-console-excerpt.log", "log/service.log", scan.EvidenceLogBanner, "5.0.0.15", ""},
+		{"kaazing__gateway/tag-5.6.2__distribution__src__main__gateway__conf__log4j-config.xml", "log/error.log", "", "", ""},
+	}
+	const home = "/opt/gw"
+	for _, tt := range tests {
+		t.Run(filepath.Base(tt.file), func(t *testing.T) {
+			fsys := afero.NewMemMapFs()
+			if err := afero.WriteFile(fsys, filepath.Join(home, tt.as), readCorpus(t, tt.file), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			evidence, problems := scan.ReadRelease(fsys, home, nil)
+			if len(problems) != 0 {
+				t.Errorf("problems: %v", problems)
+			}
+			if tt.wantKind == "" {
+				if len(evidence) != 0 {
+					t.Errorf("evidence = %+v, want none", evidence)
+				}
+				return
+			}
+			if len(evidence) != 1 {
+				t.Fatalf("evidence = %+v, want one piece", evidence)
+			}
+			e := evidence[0]
+			if e.Kind != tt.wantKind || e.Version != tt.wantVersion || e.Edition != tt.wantEdition {
+				t.Errorf("evidence = %s %q %q, want %s %q %q", e.Kind, e.Version, e.Edition, tt.wantKind, tt.wantVersion, tt.wantEdition)
+			}
+		})
+	}
+}

@@ -29,14 +29,13 @@ import (
 //	evidence KIND PATH VERSION|- EDITION|-   every piece, in order
 //	problem KEY PATH|-                 every problem of ReadRelease and BestRelease, in order
 type releaseFixture struct {
-	home      string
-	logDirs   []string
-	mtimes    map[string]time.Time
-	release   string
-	edition   string
-	evidence  []string
-	problems  []string
-	directory string
+	home     string
+	logDirs  []string
+	mtimes   map[string]time.Time
+	release  string
+	edition  string
+	evidence []string
+	problems []string
 }
 
 func loadReleaseFixture(t *testing.T, file string) (afero.Fs, releaseFixture) {

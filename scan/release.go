@@ -53,8 +53,12 @@ var versionJars = []string{
 //
 // Files that are absent are no problem; files that cannot be read are
 // reported as problems and the search goes on. It never fails as a whole:
-// [BestRelease] decides what the evidence adds up to.
+// [BestRelease] decides what the evidence adds up to. home must be absolute;
+// an empty one (a bare config file) has no evidence.
 func ReadRelease(fsys afero.Fs, home string, logDirs []string) ([]Evidence, []Problem) {
+	if home == "" {
+		return nil, nil
+	}
 	var evidence []Evidence
 	var problems []Problem
 	ev, pr := readManifests(fsys, home)
@@ -73,10 +77,14 @@ func ReadRelease(fsys afero.Fs, home string, logDirs []string) ([]Evidence, []Pr
 func readManifests(fsys afero.Fs, home string) ([]Evidence, []Problem) {
 	lib := filepath.Join(home, "lib")
 	entries, err := afero.ReadDir(fsys, lib)
-	if err != nil {
-		// No lib/ (a bare config, a 3.x home without jars): no manifest
+	if errors.Is(err, fs.ErrNotExist) {
+		// No lib/ (a 3.x home without jars, a copied conf/): no manifest
 		// evidence, which BestRelease will notice.
 		return nil, nil
+	}
+	if err != nil {
+		return nil, []Problem{{Key: KeyJarUnreadable, Path: lib,
+			Message: fmt.Sprintf("cannot list the jars, whose manifests name the release: %v", err)}}
 	}
 	var evidence []Evidence
 	var problems []Problem
@@ -217,7 +225,7 @@ func readLogBanner(fsys afero.Fs, home string, logDirs []string) ([]Evidence, []
 				key = KeyLogScanLimit
 			}
 			problems = append(problems, Problem{Key: key, Path: lf.path,
-				Message: fmt.Sprintf("startup banner search incomplete, older logs are used instead: %v", err)})
+				Message: fmt.Sprintf("startup banner search incomplete in this log, older logs are searched instead: %v", err)})
 		}
 		if ok {
 			return []Evidence{{Kind: EvidenceLogBanner, Path: lf.path, Version: version, Detail: line}}, problems
@@ -271,7 +279,7 @@ func readLogFileBanner(fsys afero.Fs, lf logFile) (version, line string, ok bool
 	if lf.gz {
 		zr, err := gzip.NewReader(f)
 		if err != nil {
-			return "", "", false, fmt.Errorf("read %s: %w", lf.path, err)
+			return "", "", false, fmt.Errorf("read gzip: %w", err)
 		}
 		defer zr.Close()
 		return readBannerForward(zr, gzBannerLimit)

@@ -48,10 +48,12 @@ var ErrBannerScanLimit = errors.New("scan limit reached")
 // holds no banner, and false with an error wrapping [ErrBannerScanLimit] when
 // none was found in the last BannerScanLimit bytes.
 func ReadBanner(r io.ReaderAt, size int64) (version, line string, ok bool, err error) {
-	return readBanner(r, size, BannerScanLimit)
+	return readBanner(r, size, BannerScanLimit, bannerBlockSize)
 }
 
-func readBanner(r io.ReaderAt, size, limit int64) (version, line string, ok bool, err error) {
+// readBanner is ReadBanner with the scan limit and block size as
+// parameters, so that tests can make blocks tiny.
+func readBanner(r io.ReaderAt, size, limit int64, blockSize int) (version, line string, ok bool, err error) {
 	if size <= 0 {
 		return "", "", false, nil
 	}
@@ -59,7 +61,7 @@ func readBanner(r io.ReaderAt, size, limit int64) (version, line string, ok bool
 		pos      = size
 		carry    []byte // the start of the line cut by the previous block boundary
 		dropping bool   // the line now at the end of carry was too long and is skipped
-		block    = make([]byte, bannerBlockSize)
+		block    = make([]byte, blockSize)
 		buf      []byte
 	)
 	for pos > 0 {

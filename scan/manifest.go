@@ -24,7 +24,8 @@ const (
 )
 
 // readJarManifest returns the main attributes of the META-INF/MANIFEST.MF
-// of a jar. A jar without a manifest gives an empty map and no error.
+// of a jar. A jar without a manifest gives an empty map and no error. Errors
+// do not repeat the jar's name: the caller's problem names it.
 func readJarManifest(fsys afero.Fs, name string) (map[string]string, error) {
 	f, err := fsys.Open(name)
 	if err != nil {
@@ -37,7 +38,7 @@ func readJarManifest(fsys afero.Fs, name string) (map[string]string, error) {
 	}
 	zr, err := zip.NewReader(f, info.Size())
 	if err != nil {
-		return nil, fmt.Errorf("open jar %s: %w", name, err)
+		return nil, fmt.Errorf("read zip: %w", err)
 	}
 	for _, zf := range zr.File {
 		if !strings.EqualFold(zf.Name, "META-INF/MANIFEST.MF") {
@@ -45,12 +46,12 @@ func readJarManifest(fsys afero.Fs, name string) (map[string]string, error) {
 		}
 		rc, err := zf.Open()
 		if err != nil {
-			return nil, fmt.Errorf("read manifest of %s: %w", name, err)
+			return nil, fmt.Errorf("read %s: %w", zf.Name, err)
 		}
 		defer rc.Close()
 		data, err := io.ReadAll(io.LimitReader(rc, maxManifestSize))
 		if err != nil {
-			return nil, fmt.Errorf("read manifest of %s: %w", name, err)
+			return nil, fmt.Errorf("read %s: %w", zf.Name, err)
 		}
 		return parseManifest(data), nil
 	}

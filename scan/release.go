@@ -53,8 +53,12 @@ var versionJars = []string{
 //
 // Files that are absent are no problem; files that cannot be read are
 // reported as problems and the search goes on. It never fails as a whole:
-// [BestRelease] decides what the evidence adds up to.
+// [BestRelease] decides what the evidence adds up to. home must be absolute;
+// an empty one (a bare config file) has no evidence.
 func ReadRelease(fsys afero.Fs, home string, logDirs []string) ([]Evidence, []Problem) {
+	if home == "" {
+		return nil, nil
+	}
 	var evidence []Evidence
 	var problems []Problem
 	ev, pr := readManifests(fsys, home)
@@ -73,19 +77,26 @@ func ReadRelease(fsys afero.Fs, home string, logDirs []string) ([]Evidence, []Pr
 func readManifests(fsys afero.Fs, home string) ([]Evidence, []Problem) {
 	lib := filepath.Join(home, "lib")
 	entries, err := afero.ReadDir(fsys, lib)
-	if err != nil {
-		// No lib/ (a bare config, a 3.x home without jars): no manifest
+	if errors.Is(err, fs.ErrNotExist) {
+		// No lib/ (a 3.x home without jars, a copied conf/): no manifest
 		// evidence, which BestRelease will notice.
 		return nil, nil
+	}
+	if err != nil {
+		return nil, []Problem{{Key: KeyJarUnreadable, Path: lib,
+			Message: fmt.Sprintf("cannot list the jars, whose manifests name the release: %v", err)}}
 	}
 	var evidence []Evidence
 	var problems []Problem
 	for _, pattern := range versionJars {
 		for _, entry := range entries {
-			if entry.IsDir() || !matchJarName(pattern, entry.Name()) {
+			if !matchJarName(pattern, entry.Name()) {
 				continue
 			}
 			jar := filepath.Join(lib, entry.Name())
+			if _, ok := regularFile(fsys, jar, entry); !ok {
+				continue
+			}
 			attrs, err := readJarManifest(fsys, jar)
 			if err != nil {
 				problems = append(problems, Problem{
@@ -140,6 +151,11 @@ func manifestEvidence(jar string, attrs map[string]string) (Evidence, bool) {
 // error.log.2016-03-30) and the service.log of an installed service.
 var logFilePattern = regexp.MustCompile(`^(?:error|service)\.log(?:\.([0-9][0-9-]*))?(\.gz)?$`)
 
+// logScanBudget caps the log bytes read for one home, over all its logs: a
+// directory of a thousand rotated logs without a banner must not cost them
+// all. Each log counts for at most BannerScanLimit.
+const logScanBudget = 4 * BannerScanLimit
+
 // gzBannerLimit caps how much of a compressed rotated log is decompressed:
 // it can only be read from its start.
 const gzBannerLimit = 4 * BannerScanLimit
@@ -147,6 +163,7 @@ const gzBannerLimit = 4 * BannerScanLimit
 type logFile struct {
 	path     string
 	modTime  time.Time
+	size     int64
 	rotation int // 0 for the live file, N for file.N; rotated files are older
 	gz       bool
 }
@@ -168,7 +185,12 @@ func readLogBanner(fsys afero.Fs, home string, logDirs []string) ([]Evidence, []
 		}
 		for _, entry := range entries {
 			m := logFilePattern.FindStringSubmatch(entry.Name())
-			if m == nil || !entry.Mode().IsRegular() {
+			if m == nil {
+				continue
+			}
+			name := filepath.Join(dir, entry.Name())
+			info, ok := regularFile(fsys, name, entry)
+			if !ok {
 				continue
 			}
 			rotation := 0
@@ -179,7 +201,7 @@ func readLogBanner(fsys afero.Fs, home string, logDirs []string) ([]Evidence, []
 					rotation = n
 				}
 			}
-			files = append(files, logFile{filepath.Join(dir, entry.Name()), entry.ModTime(), rotation, m[2] != ""})
+			files = append(files, logFile{name, info.ModTime(), info.Size(), rotation, m[2] != ""})
 		}
 	}
 	slices.SortStableFunc(files, func(a, b logFile) int {
@@ -188,7 +210,14 @@ func readLogBanner(fsys afero.Fs, home string, logDirs []string) ([]Evidence, []
 		}
 		return cmp.Compare(a.rotation, b.rotation)
 	})
+	var budget int64 = logScanBudget
 	for _, lf := range files {
+		if budget <= 0 {
+			problems = append(problems, Problem{Key: KeyLogScanLimit, Path: lf.path, Message: fmt.Sprintf(
+				"startup banner search stopped: read %d MiB of logs without finding one, older logs are not read", logScanBudget>>20)})
+			break
+		}
+		budget -= min(lf.size, BannerScanLimit)
 		version, line, ok, err := readLogFileBanner(fsys, lf)
 		if err != nil {
 			key := KeyLogUnreadable
@@ -196,13 +225,30 @@ func readLogBanner(fsys afero.Fs, home string, logDirs []string) ([]Evidence, []
 				key = KeyLogScanLimit
 			}
 			problems = append(problems, Problem{Key: key, Path: lf.path,
-				Message: fmt.Sprintf("startup banner search incomplete, older logs are used instead: %v", err)})
+				Message: fmt.Sprintf("startup banner search incomplete in this log, older logs are searched instead: %v", err)})
 		}
 		if ok {
 			return []Evidence{{Kind: EvidenceLogBanner, Path: lf.path, Version: version, Detail: line}}, problems
 		}
 	}
 	return nil, problems
+}
+
+// regularFile returns the file information of a directory entry that is a
+// regular file, or a symbolic link to one. Devices and FIFOs are never
+// opened: reading a FIFO named error.log would block the scan.
+func regularFile(fsys afero.Fs, name string, entry fs.FileInfo) (fs.FileInfo, bool) {
+	if entry.Mode().IsRegular() {
+		return entry, true
+	}
+	if entry.Mode()&fs.ModeSymlink == 0 {
+		return nil, false
+	}
+	info, err := fsys.Stat(name)
+	if err != nil || !info.Mode().IsRegular() {
+		return nil, false
+	}
+	return info, true
 }
 
 // logDirectories is home/log followed by logDirs (relative ones resolved
@@ -233,7 +279,7 @@ func readLogFileBanner(fsys afero.Fs, lf logFile) (version, line string, ok bool
 	if lf.gz {
 		zr, err := gzip.NewReader(f)
 		if err != nil {
-			return "", "", false, fmt.Errorf("read %s: %w", lf.path, err)
+			return "", "", false, fmt.Errorf("read gzip: %w", err)
 		}
 		defer zr.Close()
 		return readBannerForward(zr, gzBannerLimit)
@@ -295,12 +341,18 @@ func archiveFolderName(name string) (Version, string, bool) {
 			if !seen["kaazing"] || !seen["gateway"] {
 				return Version{}, "", false
 			}
-			for end := len(words); end > i; end-- {
-				if v, err := ParseVersion(strings.Join(words[i:end], "-")); err == nil && allPlatformWords(words[end:]) {
-					return v, edition, true
-				}
+			// The version is the digit word, maybe with a pre-release word
+			// (5.6.0-RC001), and only platform words may follow it.
+			v, err := ParseVersion(w)
+			rest := words[i+1:]
+			if len(rest) > 0 && folderPreRelease.MatchString(rest[0]) {
+				v, err = ParseVersion(w + "-" + rest[0])
+				rest = rest[1:]
 			}
-			return Version{}, "", false
+			if err != nil || !allPlatformWords(rest) {
+				return Version{}, "", false
+			}
+			return v, edition, true
 		}
 		lw := strings.ToLower(w)
 		switch {
@@ -314,6 +366,11 @@ func archiveFolderName(name string) (Version, string, bool) {
 	}
 	return Version{}, "", false
 }
+
+// folderPreRelease matches the pre-release words a release folder may carry
+// after its version; any other word (kaazing-gateway-5.6.2-backup) makes the
+// name no release folder.
+var folderPreRelease = regexp.MustCompile(`^(?i:rc|m|alpha|beta)[0-9]*$|^SNAPSHOT$`)
 
 func allPlatformWords(words []string) bool {
 	for _, w := range words {

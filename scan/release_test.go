@@ -3,6 +3,7 @@ package scan_test
 import (
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -28,14 +29,13 @@ import (
 //	evidence KIND PATH VERSION|- EDITION|-   every piece, in order
 //	problem KEY PATH|-                 every problem of ReadRelease and BestRelease, in order
 type releaseFixture struct {
-	home      string
-	logDirs   []string
-	mtimes    map[string]time.Time
-	release   string
-	edition   string
-	evidence  []string
-	problems  []string
-	directory string
+	home     string
+	logDirs  []string
+	mtimes   map[string]time.Time
+	release  string
+	edition  string
+	evidence []string
+	problems []string
 }
 
 func loadReleaseFixture(t *testing.T, file string) (afero.Fs, releaseFixture) {
@@ -349,5 +349,176 @@ func TestBestReleaseNotRestartedMessage(t *testing.T) {
 		if !strings.Contains(problems[0].Message, want) {
 			t.Errorf("message %q does not name %s", problems[0].Message, want)
 		}
+	}
+}
+
+// On the real disk: jars and logs may be symbolic links (a log directory
+// moved to /var/log), and a FIFO named like a log must not block the scan.
+func TestReadReleaseOnDisk(t *testing.T) {
+	root := t.TempDir()
+	home := filepath.Join(root, "kaazing-community-gateway-5.6.2")
+	write := func(name string, data []byte) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(name, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(filepath.Join(root, "dist", "gateway.server.jar"), scantest.Jar("Implementation-Version: 5.6.2", "Kaazing-Product: Community.Gateway"))
+	write(filepath.Join(root, "var", "service.log"), []byte(junkLines(3)+"INFO  Kaazing WebSocket Gateway (5.6.2)\n"))
+	if err := os.MkdirAll(filepath.Join(home, "lib"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(home, "log"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(root, "dist", "gateway.server.jar"), filepath.Join(home, "lib", "gateway.server.jar")); err != nil {
+		t.Skipf("no symbolic links here: %v", err)
+	}
+	if err := os.Symlink(filepath.Join(root, "var", "service.log"), filepath.Join(home, "log", "service.log")); err != nil {
+		t.Fatal(err)
+	}
+	if err := mkfifo(filepath.Join(home, "log", "error.log")); err != nil {
+		t.Logf("no FIFO: %v", err)
+	}
+	if err := os.Symlink(filepath.Join(root, "nowhere"), filepath.Join(home, "log", "error.log.1")); err != nil {
+		t.Fatal(err)
+	}
+
+	done := make(chan struct{})
+	var evidence []scan.Evidence
+	var problems []scan.Problem
+	go func() {
+		defer close(done)
+		evidence, problems = scan.ReadRelease(afero.NewOsFs(), home, nil)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("ReadRelease blocked (on the FIFO?)")
+	}
+	var got []string
+	for _, e := range evidence {
+		got = append(got, evidenceLine(e))
+	}
+	want := []string{
+		"manifest " + filepath.Join(home, "lib", "gateway.server.jar") + " 5.6.2 Community",
+		"log-banner " + filepath.Join(home, "log", "service.log") + " 5.6.2 -",
+		"folder-name " + home + " 5.6.2 Community",
+	}
+	if !slices.Equal(got, want) || len(problems) != 0 {
+		t.Errorf("ReadRelease =\n%s\n%v\nwant\n%s", strings.Join(got, "\n"), problems, strings.Join(want, "\n"))
+	}
+}
+
+// Many big rotated logs without a banner cost a bounded read, and the
+// operator is told the search stopped.
+func TestReadReleaseLogBudget(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "gw")
+	logDir := filepath.Join(home, "log")
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	base := time.Date(2017, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 8 {
+		name := filepath.Join(logDir, fmt.Sprintf("error.log.%d", i+1))
+		f, err := os.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		size := int64(scan.BannerScanLimit + 1<<20)
+		if i == 7 {
+			// The oldest one has the banner, but too far back to be reached.
+			if _, err := f.WriteString("INFO  Kaazing Gateway (5.0.0.15)\n"); err != nil {
+				t.Fatal(err)
+			}
+			size = 100
+		}
+		if err := f.Truncate(size); err != nil {
+			t.Skipf("cannot make a sparse file here: %v", err)
+		}
+		f.Close()
+		mtime := base.Add(-time.Duration(i) * time.Hour)
+		if err := os.Chtimes(name, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	evidence, problems := scan.ReadRelease(afero.NewOsFs(), home, nil)
+	if len(evidence) != 0 {
+		t.Errorf("evidence = %v, want none", evidence)
+	}
+	var keys []string
+	for _, p := range problems {
+		keys = append(keys, p.Key)
+	}
+	// Four logs fill the budget, each hits the per-log limit, then the search stops.
+	want := []string{"log-scan-limit", "log-scan-limit", "log-scan-limit", "log-scan-limit", "log-scan-limit"}
+	if !slices.Equal(keys, want) {
+		t.Errorf("problems = %v, want %v", problems, want)
+	}
+	t.Logf("read %d logs' tails in %v", 4, time.Since(start))
+}
+
+// corpusDir holds real files from public Gateway repositories (see
+// /work/shared/corpus/INDEX.md); they are read in place, never copied into
+// this repository, and the test is skipped where they are absent.
+const corpusDir = "/work/shared/corpus"
+
+func readCorpus(t *testing.T, name string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(corpusDir, name))
+	if err != nil {
+		t.Skipf("corpus not available: %v", err)
+	}
+	return data
+}
+
+func TestReadReleaseCorpus(t *testing.T) {
+	tests := []struct {
+		file        string
+		as          string // where it goes in the home
+		wantKind    scan.EvidenceKind
+		wantVersion string
+		wantEdition string
+	}{
+		{"nemigaservices__kaazingtutorials/kaazing-websocket-gateway-jms-4.0.7__README.txt", "README.txt", scan.EvidenceReadme, "4.0", ""},
+		{"kaazing__gateway/tag-5.0.0.15__base__src__main__gateway__README.md", "README.md", scan.EvidenceReadme, "5.0", ""},
+		{"kaazing__gateway/tag-5.0.0.9__base__src__main__gateway__README.txt", "README.txt", "", "", ""},
+		{"kaazing__gateway/tag-5.6.2__distribution__src__main__gateway__README.txt", "README.txt", scan.EvidenceReadme, "", "Community"},
+		{"kaazing__template-simple-chat-app/ee-gateway__README.txt", "README.txt", scan.EvidenceReadme, "", "Enterprise"},
+		{"kaazing__template-simple-chat-app/ee-gateway__license__README.txt", "README.txt", "", "", ""},
+		{"nemigaservices__kaazingtutorials/kaazing-websocket-gateway-jms-4.0.7__web__README.txt", "README.txt", "", "", ""},
+		{"daniel-smith-kaazing__projects/mqtt-javascript__4.0__README.md.gateway-4.0.9-docker-log-excerpt.log", "log/error.log", scan.EvidenceLogBanner, "4.0.9.383", ""},
+		{"hamn07__hamn07.github.io/c0648e3e__source___posts__configuration.md.kaazing-5.0.0.15-console-excerpt.log", "log/service.log", scan.EvidenceLogBanner, "5.0.0.15", ""},
+		{"kaazing__gateway/tag-5.6.2__distribution__src__main__gateway__conf__log4j-config.xml", "log/error.log", "", "", ""},
+	}
+	const home = "/opt/gw"
+	for _, tt := range tests {
+		t.Run(filepath.Base(tt.file), func(t *testing.T) {
+			fsys := afero.NewMemMapFs()
+			if err := afero.WriteFile(fsys, filepath.Join(home, tt.as), readCorpus(t, tt.file), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			evidence, problems := scan.ReadRelease(fsys, home, nil)
+			if len(problems) != 0 {
+				t.Errorf("problems: %v", problems)
+			}
+			if tt.wantKind == "" {
+				if len(evidence) != 0 {
+					t.Errorf("evidence = %+v, want none", evidence)
+				}
+				return
+			}
+			if len(evidence) != 1 {
+				t.Fatalf("evidence = %+v, want one piece", evidence)
+			}
+			e := evidence[0]
+			if e.Kind != tt.wantKind || e.Version != tt.wantVersion || e.Edition != tt.wantEdition {
+				t.Errorf("evidence = %s %q %q, want %s %q %q", e.Kind, e.Version, e.Edition, tt.wantKind, tt.wantVersion, tt.wantEdition)
+			}
+		})
 	}
 }

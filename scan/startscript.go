@@ -322,7 +322,9 @@ func (s *scriptState) readOptions(l *Launch, jl scriptLine) {
 			})
 			continue
 		}
-		if s.bat {
+		isPath := name == "GATEWAY_CONFIG" || name == "GATEWAY_CONFIG_DIRECTORY" || name == "GATEWAY_LOG_DIRECTORY"
+		if s.bat && isPath {
+			// %GW_HOME%\conf\x.xml: home is a slash path here.
 			value = filepath.FromSlash(strings.ReplaceAll(value, `\`, "/"))
 		}
 		switch name {

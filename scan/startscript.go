@@ -309,7 +309,7 @@ func (s *scriptState) readOptions(l *Launch, jl scriptLine) {
 			name, value, ok = strings.Cut(w[2:], "=")
 			// An empty value comes from a variable the shipped scripts leave
 			// empty (-D...GATEWAY_IDENTIFIER="$GATEWAY_IDENTIFIER").
-			if !ok || value == "" || jvmProperty(name) {
+			if !ok || value == "" || !propertyName.MatchString(name) || jvmProperty(name) {
 				continue
 			}
 		default:
@@ -339,6 +339,9 @@ func (s *scriptState) readOptions(l *Launch, jl scriptLine) {
 		}
 	}
 }
+
+// propertyName is what a -D name looks like in practice.
+var propertyName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.\-]*$`)
 
 func jvmProperty(name string) bool {
 	for _, p := range []string{"java.", "sun.", "jdk.", "com.sun."} {

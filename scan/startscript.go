@@ -55,7 +55,11 @@ const maxScriptSize = 1 << 20
 // (GATEWAY_OPTS, GATEWAY_IDENTIFIER, GATEWAY_FEATURES, FEATURE_OPTS, GW_ID)
 // start empty. A value still using another variable ($OPENSHIFT_DIY_IP,
 // `cmd`, $(cmd)) cannot be known: it is dropped with launch-value-unexpanded.
-// -D options of the JVM itself (java.*, sun.*, jdk.*) are not kept.
+// -D options of the JVM itself (java.*, sun.*, jdk.*) and empty values are
+// not kept.
+//
+// Problems of gateway.start and gateway.start.bat are always returned; those
+// of the other scripts only for the script chosen, or when one is unreadable.
 func ReadLaunch(fsys afero.Fs, home string) (Launch, []Problem) {
 	bin := filepath.Join(home, "bin")
 	var problems []Problem
@@ -65,10 +69,12 @@ func ReadLaunch(fsys afero.Fs, home string) (Launch, []Problem) {
 		if !found {
 			continue
 		}
+		// A value gwup cannot expand in the main scripts matters even when
+		// nothing else is set (-DGATEWAY_CONFIG=$CONFIG_FILE): keep it.
+		problems = append(problems, probs...)
 		if !l.empty() {
-			return l, append(problems, probs...)
+			return l, problems
 		}
-		problems = append(problems, keepUnreadable(probs)...)
 	}
 	entries, err := afero.ReadDir(fsys, bin)
 	if err != nil {

@@ -137,7 +137,8 @@ func readScript(fsys afero.Fs, home, file string) (l Launch, problems []Problem,
 	return l, problems, true
 }
 
-// scriptAssign matches an assignment anywhere a command may start.
+// shAssign and batAssign match a variable assignment where a command may
+// start: NAME=value, export NAME=value, ... && NAME=value; set NAME=value.
 var (
 	shAssign  = regexp.MustCompile(`(?:^|[;&|]\s*|\bexport\s+)([A-Za-z_][A-Za-z0-9_]*)=("(?:[^"\\]|\\.)*"|'[^']*'|[^\s;&|]*)`)
 	batAssign = regexp.MustCompile(`(?i)^\s*(?:@?set)\s+"?([A-Za-z_][A-Za-z0-9_]*)=([^"]*)"?\s*$`)

@@ -42,7 +42,7 @@ const maxElementDepth = 256
 //	listener-uri-invalid     an accept URI without scheme://
 //	listener-port-missing    an accept whose scheme has no default port (tcp, udp, ssl, ...) names none
 //	listener-port-invalid    a port that is not a number in 1..65535
-//	listener-host-invalid    an IPv6 literal without brackets, or an empty bind host
+//	listener-host-invalid    an IPv6 literal without brackets, or a host that names nothing ("ADD YOUR IP ADDRESS HERE")
 //	config-port-conflict     two sockets of one gateway that cannot coexist ("Address already in use")
 //	config-none              no configuration file could be chosen (ChooseConfig)
 //	config-remote            GATEWAY_CONFIG is a URL, which gwup does not download
@@ -76,6 +76,16 @@ type ParseOptions struct {
 }
 
 // ParsedConfig is what a configuration file says about an install.
+//
+// Services lists every <service> in document order (3.x ones have no name).
+// Listeners holds one entry per accept URI (an accept written twice in one
+// service counts once), plus the JMX, cluster, 3.x management/broadcast and
+// DMZ reverse-SOCKS sockets; see listeners.go for the rules. A listener's
+// Service is the service's <name>, its <type> when it has none, or "cluster"
+// / "management". When only the host of an accept is unresolved the listener
+// is kept with the ${name} text as host (the port is still known and may
+// clash); when its port is unresolved it is left out. Either way the file
+// also has a property-unresolved problem.
 type ParsedConfig struct {
 	Config    Config // Path, Namespace, ReleaseLine, Defines, Referenced; the caller sets Source
 	Services  []Service

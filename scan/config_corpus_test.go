@@ -80,8 +80,8 @@ func TestCorpusParses(t *testing.T) {
 			}
 		})
 	}
-	if configs != 33 {
-		t.Errorf("parsed %d gateway configs, the corpus has 33", configs)
+	if configs < 33 {
+		t.Errorf("parsed %d gateway configs, the corpus has at least 33", configs)
 	}
 }
 

@@ -186,7 +186,7 @@ func TestFixtureExpectations(t *testing.T) {
 		{"ports-bad", []string{"tcp ADD YOUR IP ADDRESS HERE:8080 accept"}, []string{
 			"listener-port-invalid", "listener-port-invalid", "listener-port-invalid",
 			"listener-host-invalid", "listener-port-missing", "listener-port-missing",
-			"listener-uri-invalid", "listener-host-invalid",
+			"listener-uri-invalid", "listener-uri-invalid", "listener-host-invalid",
 			"listener-port-missing", "listener-host-invalid",
 		}},
 		{"namespace-com", []string{"tcp localhost:8000 accept"}, []string{"config-namespace-com"}},

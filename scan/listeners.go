@@ -136,10 +136,11 @@ func (p *configParser) serviceListeners(el *etree.Element, svc serviceRef, accep
 func (p *configParser) acceptListener(svc serviceRef, e *etree.Element, element string, opts options) {
 	raw := strings.TrimSpace(e.Text())
 	uri, _ := p.props.expand(raw)
+	line := p.line(e)
 	if uri == "" {
+		p.problem("listener-uri-invalid", line, "empty <%s>: the Gateway refuses the file", e.Tag)
 		return
 	}
-	line := p.line(e)
 	addr, err := parseURIAddress(uri)
 	if err != nil {
 		p.addrProblem(err, line, "accept %q", uri)

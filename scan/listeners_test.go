@@ -334,3 +334,36 @@ func TestPropertyBomb(t *testing.T) {
 		t.Errorf("problems = %q, want property-unresolved for the bomb", k)
 	}
 }
+
+func TestParseConfigPermissionDenied(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("running as root: a mode 000 file is still readable")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "gateway-config.xml")
+	if err := os.WriteFile(path, []byte("<gateway-config/>"), 0o000); err != nil {
+		t.Fatal(err)
+	}
+	got := ParseConfig(afero.NewOsFs(), path, ParseOptions{})
+	if k := keys(got.Problems); !reflect.DeepEqual(k, []string{"config-unreadable"}) {
+		t.Errorf("problems = %v, want config-unreadable", got.Problems)
+	}
+}
+
+// TestParseConfigOsFs reads a real file through the OS filesystem, CRLF and
+// all, to make sure nothing depends on MemMapFs.
+func TestParseConfigOsFs(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "gateway-config.xml")
+	data, err := os.ReadFile(filepath.Join(fixtureDir, "crlf-bom.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := ParseConfig(afero.NewReadOnlyFs(afero.NewOsFs()), path, ParseOptions{})
+	if a := addrs(got.Listeners); !reflect.DeepEqual(a, []string{"tcp localhost:8000 accept"}) || len(got.Problems) != 0 {
+		t.Errorf("got %q, problems %v", a, got.Problems)
+	}
+}

@@ -55,7 +55,11 @@ const maxScriptSize = 1 << 20
 // (GATEWAY_OPTS, GATEWAY_IDENTIFIER, GATEWAY_FEATURES, FEATURE_OPTS, GW_ID)
 // start empty. A value still using another variable ($OPENSHIFT_DIY_IP,
 // `cmd`, $(cmd)) cannot be known: it is dropped with launch-value-unexpanded.
-// -D options of the JVM itself (java.*, sun.*, jdk.*) are not kept.
+// -D options of the JVM itself (java.*, sun.*, jdk.*) and empty values are
+// not kept.
+//
+// Problems of gateway.start and gateway.start.bat are always returned; those
+// of the other scripts only for the script chosen, or when one is unreadable.
 func ReadLaunch(fsys afero.Fs, home string) (Launch, []Problem) {
 	bin := filepath.Join(home, "bin")
 	var problems []Problem
@@ -65,10 +69,12 @@ func ReadLaunch(fsys afero.Fs, home string) (Launch, []Problem) {
 		if !found {
 			continue
 		}
+		// A value gwup cannot expand in the main scripts matters even when
+		// nothing else is set (-DGATEWAY_CONFIG=$CONFIG_FILE): keep it.
+		problems = append(problems, probs...)
 		if !l.empty() {
-			return l, append(problems, probs...)
+			return l, problems
 		}
-		problems = append(problems, keepUnreadable(probs)...)
 	}
 	entries, err := afero.ReadDir(fsys, bin)
 	if err != nil {
@@ -131,7 +137,8 @@ func readScript(fsys afero.Fs, home, file string) (l Launch, problems []Problem,
 	return l, problems, true
 }
 
-// scriptAssign matches an assignment anywhere a command may start.
+// shAssign and batAssign match a variable assignment where a command may
+// start: NAME=value, export NAME=value, ... && NAME=value; set NAME=value.
 var (
 	shAssign  = regexp.MustCompile(`(?:^|[;&|]\s*|\bexport\s+)([A-Za-z_][A-Za-z0-9_]*)=("(?:[^"\\]|\\.)*"|'[^']*'|[^\s;&|]*)`)
 	batAssign = regexp.MustCompile(`(?i)^\s*(?:@?set)\s+"?([A-Za-z_][A-Za-z0-9_]*)=([^"]*)"?\s*$`)
@@ -309,7 +316,7 @@ func (s *scriptState) readOptions(l *Launch, jl scriptLine) {
 			name, value, ok = strings.Cut(w[2:], "=")
 			// An empty value comes from a variable the shipped scripts leave
 			// empty (-D...GATEWAY_IDENTIFIER="$GATEWAY_IDENTIFIER").
-			if !ok || value == "" || jvmProperty(name) {
+			if !ok || value == "" || !propertyName.MatchString(name) || jvmProperty(name) {
 				continue
 			}
 		default:
@@ -322,7 +329,9 @@ func (s *scriptState) readOptions(l *Launch, jl scriptLine) {
 			})
 			continue
 		}
-		if s.bat {
+		isPath := name == "GATEWAY_CONFIG" || name == "GATEWAY_CONFIG_DIRECTORY" || name == "GATEWAY_LOG_DIRECTORY"
+		if s.bat && isPath {
+			// %GW_HOME%\conf\x.xml: home is a slash path here.
 			value = filepath.FromSlash(strings.ReplaceAll(value, `\`, "/"))
 		}
 		switch name {
@@ -337,6 +346,9 @@ func (s *scriptState) readOptions(l *Launch, jl scriptLine) {
 		}
 	}
 }
+
+// propertyName is what a -D name looks like in practice.
+var propertyName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.\-]*$`)
 
 func jvmProperty(name string) bool {
 	for _, p := range []string{"java.", "sun.", "jdk.", "com.sun."} {

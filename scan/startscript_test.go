@@ -87,6 +87,9 @@ java %GATEWAY_OPTS% -cp "%GW_HOME%\lib\*" org.kaazing.gateway.server.WindowsMain
 exec java -DGATEWAY_CONFIG=$CONFIG_FILE -Dgateway.port=8100 -cp x org.kaazing.gateway.server.Main
 `, scan.Launch{Script: home + "/bin/gateway.start", Defines: map[string]string{"gateway.port": "8100"}},
 			[]string{"launch-value-unexpanded"}},
+		{"only an unknowable config", `-- bin/gateway.start --
+exec java -DGATEWAY_CONFIG=$CONFIG_FILE -cp x org.kaazing.gateway.server.Main
+`, scan.Launch{}, []string{"launch-value-unexpanded"}},
 		{"unreadable script is a directory", "-- bin/gateway.start/x --\n", scan.Launch{}, []string{"launch-unreadable"}},
 	}
 	for _, tt := range tests {

@@ -360,10 +360,13 @@ func archiveOne(fsys afero.Fs, s Selected, send func(archives.FileInfo) error, m
 		return unreadable(err)
 	}
 	defer f.Close()
-	st, err := f.Stat()
+	live, err := f.Stat()
 	if err != nil {
 		return unreadable(err)
 	}
+	// Some filesystems hand out a live FileInfo (MemMapFs): freeze it, so the
+	// header, the manifest and the change check all see the opening state.
+	st := snapshot{name: live.Name(), size: live.Size(), mode: live.Mode(), mod: live.ModTime(), sys: live.Sys()}
 	if !st.Mode().IsRegular() {
 		return unreadable(fmt.Errorf("not a regular file (%v)", st.Mode().Type()))
 	}
@@ -433,6 +436,22 @@ func (r *hashingReader) Read(p []byte) (int, error) {
 
 func (r *hashingReader) Stat() (fs.FileInfo, error) { return nil, errors.ErrUnsupported }
 func (r *hashingReader) Close() error               { return nil } // the caller closes the file
+
+// snapshot is a FileInfo frozen at one moment.
+type snapshot struct {
+	name string
+	size int64
+	mode fs.FileMode
+	mod  time.Time
+	sys  any
+}
+
+func (s snapshot) Name() string       { return s.name }
+func (s snapshot) Size() int64        { return s.size }
+func (s snapshot) Mode() fs.FileMode  { return s.mode }
+func (s snapshot) ModTime() time.Time { return s.mod }
+func (s snapshot) IsDir() bool        { return s.mode.IsDir() }
+func (s snapshot) Sys() any           { return s.sys }
 
 // secondsInfo rounds mtimes down to whole seconds, the precision common to
 // tar and zip, so the archive, the manifest and a restore all agree.

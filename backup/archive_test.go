@@ -46,7 +46,7 @@ func loadDiskHome(t *testing.T) string {
 	return home
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)

@@ -45,7 +45,7 @@ func openArchive(ctx context.Context, fsys afero.Fs, name string) (afero.File, a
 	}
 	// An empty name: identification by content only (archives matches
 	// names by substring, see go-style.md).
-	format, r, err := archives.Identify(ctx, "", f)
+	format, r, err := archives.Identify(ctx, "", guardedFile{f})
 	if err != nil {
 		f.Close()
 		if errors.Is(err, archives.NoMatch) {
@@ -63,6 +63,17 @@ func openArchive(ctx context.Context, fsys afero.Fs, name string) (afero.File, a
 		return nil, nil, nil, fmt.Errorf("open archive %s: compressed, but no archive inside: %w", name, ErrNotArchive)
 	}
 	return f, ex, r, nil
+}
+
+// guardedFile refuses negative ReadAt offsets, which a corrupt zip can ask
+// for and on which MemMapFs panics (os.File returns an error).
+type guardedFile struct{ afero.File }
+
+func (g guardedFile) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("read %s at %d: negative offset", g.Name(), off)
+	}
+	return g.File.ReadAt(p, off)
 }
 
 // cleanEntryName turns an archive entry name into a slash path without

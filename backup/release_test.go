@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kaazing-tools/gwup/scan/scantest"
 	"github.com/spf13/afero"
@@ -86,7 +88,17 @@ func FuzzReadRelease(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fsys := afero.NewMemMapFs()
 		must(t, afero.WriteFile(fsys, "/r", data, 0o644))
-		rel, err := ReadRelease(context.Background(), fsys, "/r")
+		var rel Shipped
+		var err error
+		done := make(chan struct{})
+		go func() { rel, err = ReadRelease(context.Background(), fsys, "/r"); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(3 * time.Second):
+			buf := make([]byte, 1<<16)
+			n := runtime.Stack(buf, true)
+			t.Fatalf("ReadRelease hangs:\n%s", buf[:n])
+		}
 		if err != nil {
 			return
 		}

@@ -58,11 +58,43 @@ func openArchive(ctx context.Context, fsys afero.Fs, name string) (afero.File, a
 		f.Close()
 		return nil, nil, nil, fmt.Errorf("open archive %s: %w", name, ErrNotArchive)
 	}
-	if c, ok := format.(archives.CompressedArchive); ok && c.Extraction == nil {
-		f.Close()
-		return nil, nil, nil, fmt.Errorf("open archive %s: compressed, but no archive inside: %w", name, ErrNotArchive)
+	if c, ok := format.(archives.CompressedArchive); ok {
+		if c.Extraction == nil || c.Compression == nil {
+			f.Close()
+			return nil, nil, nil, fmt.Errorf("open archive %s: compressed, but no archive inside: %w", name, ErrNotArchive)
+		}
+		ex = wholeStream{c}
 	}
 	return f, ex, r, nil
+}
+
+// wholeStream extracts a compressed archive and then reads the compressed
+// stream to its end. A tar reader stops at the end-of-archive blocks, so
+// without this a truncated or damaged gzip trailer (its CRC) or zstd
+// checksum would go unnoticed.
+type wholeStream struct{ c archives.CompressedArchive }
+
+func (w wholeStream) Extract(ctx context.Context, r io.Reader, handle archives.FileHandler) error {
+	rc, err := w.c.Compression.OpenReader(r)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	stopped := false
+	err = w.c.Extraction.Extract(ctx, rc, func(ctx context.Context, fi archives.FileInfo) error {
+		err := handle(ctx, fi)
+		if errors.Is(err, fs.SkipAll) {
+			stopped = true
+		}
+		return err
+	})
+	if err != nil || stopped {
+		return err
+	}
+	if _, err := io.Copy(io.Discard, rc); err != nil {
+		return fmt.Errorf("end of archive: %w", err)
+	}
+	return nil
 }
 
 // guardedFile refuses negative ReadAt offsets, which a corrupt zip can ask

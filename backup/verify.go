@@ -173,7 +173,7 @@ func readEntries(ctx context.Context, fsys afero.Fs, archive string, rep *Report
 	defer f.Close()
 	seen := map[string]seenEntry{}
 	var manifest []byte
-	current := "" // the entry being read, for naming a broken stream
+	current, last := "", "" // the entry being read and the last one read, for naming a broken stream
 	err = ex.Extract(ctx, r, func(ctx context.Context, fi archives.FileInfo) error {
 		rep.Entries++
 		current = fi.NameInArchive
@@ -210,11 +210,12 @@ func readEntries(ctx context.Context, fsys afero.Fs, archive string, rep *Report
 			se.size, se.sha256 = n, hex.EncodeToString(h.Sum(nil))
 			if name == ManifestName {
 				manifest = []byte(buf.String())
+				current, last = "", name
 				return nil
 			}
 		}
 		seen[name] = se
-		current = ""
+		current, last = "", name
 		return nil
 	})
 	if err != nil {
@@ -222,8 +223,10 @@ func readEntries(ctx context.Context, fsys afero.Fs, archive string, rep *Report
 			return nil, nil, ctx.Err()
 		}
 		where := current
-		if where == "" {
-			where = fmt.Sprintf("after entry %d", rep.Entries)
+		if where == "" && last != "" {
+			where = "after " + last
+		} else if where == "" {
+			where = "start of archive"
 		}
 		rep.Differences = append(rep.Differences, Difference{Entry: where, Kind: DiffCorrupt, Detail: err.Error()})
 	}

@@ -45,6 +45,11 @@ import (
 // Force was not given; nothing was written.
 var ErrConflict = errors.New("files differ from the backup (use force to overwrite)")
 
+// ErrRefused is returned, after everything else was restored, when some
+// entries were not restored because writing them would leave the home (a
+// symlink pointing out of it, a symlinked parent leading out of it).
+var ErrRefused = errors.New("some entries refused as unsafe")
+
 // Restore actions.
 const (
 	ActionWrite     = "write"     // absent on the disk: created
@@ -82,7 +87,8 @@ type RestoreResult struct {
 
 // Restore restores archive into opts.Into; see the file comment for the
 // rules. Errors: a *VerifyError or ErrNoManifest for a bad archive,
-// ErrConflict when files differ and Force is not set.
+// ErrConflict when files differ and Force is not set (nothing written),
+// ErrRefused when unsafe entries were skipped (the rest written).
 func Restore(ctx context.Context, fsys afero.Fs, archive string, opts RestoreOptions) (RestoreResult, error) {
 	rep, err := Verify(ctx, fsys, archive, VerifyOptions{})
 	if err != nil {
@@ -117,7 +123,7 @@ func Restore(ctx context.Context, fsys afero.Fs, archive string, opts RestoreOpt
 		return res, fmt.Errorf("restore into %s: %d file(s): %w", into, conflicts, ErrConflict)
 	}
 	if opts.DryRun {
-		return res, nil
+		return res, refusedError(res)
 	}
 
 	todo := map[string]*RestoreItem{}
@@ -171,7 +177,20 @@ func Restore(ctx context.Context, fsys afero.Fs, archive string, opts RestoreOpt
 	if len(diffs) > 0 {
 		return res, fmt.Errorf("restore into %s: %w", into, &VerifyError{Archive: archive, Differences: diffs})
 	}
-	return res, nil
+	return res, refusedError(res)
+}
+
+func refusedError(res RestoreResult) error {
+	var refused []string
+	for _, it := range res.Items {
+		if it.Action == ActionRefused {
+			refused = append(refused, it.Entry+" ("+it.Detail+")")
+		}
+	}
+	if len(refused) == 0 {
+		return nil
+	}
+	return fmt.Errorf("restore into %s: %w: %s", res.Into, ErrRefused, strings.Join(refused, ", "))
 }
 
 // restorer holds the roots writes are confined to.

@@ -23,7 +23,9 @@ const memHome = "/opt/kaazing-gateway"
 var fixedNow = time.Date(2026, 11, 28, 5, 0, 0, 0, time.UTC)
 
 // loadMemHome loads testdata/backup/home.txtar into a MemMapFs.
-func loadMemHome(t *testing.T) afero.Fs {
+func loadMemHome(t *testing.T) afero.Fs { return loadMemHomeTB(t) }
+
+func loadMemHomeTB(t testing.TB) afero.Fs {
 	t.Helper()
 	return scantest.LoadFile(t, "../testdata/backup/home.txtar", memHome)
 }

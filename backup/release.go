@@ -63,6 +63,14 @@ func openArchive(ctx context.Context, fsys afero.Fs, name string) (afero.File, a
 			f.Close()
 			return nil, nil, nil, fmt.Errorf("open archive %s: compressed, but no archive inside: %w", name, ErrNotArchive)
 		}
+		if _, ok := c.Compression.(archives.Gz); ok {
+			// pgzip decompresses ahead in its own goroutine, so verifying a
+			// big archive runs about as fast as writing it; its buffers are
+			// not worth it for small ones.
+			if fi, err := f.Stat(); err == nil && fi.Size() > 4<<20 {
+				c.Compression = archives.Gz{Multithreaded: true}
+			}
+		}
 		ex = wholeStream{c}
 	}
 	return f, ex, r, nil
@@ -91,7 +99,9 @@ func (w wholeStream) Extract(ctx context.Context, r io.Reader, handle archives.F
 	if err != nil || stopped {
 		return err
 	}
-	if _, err := io.Copy(io.Discard, rc); err != nil {
+	// struct{io.Reader} hides pgzip's WriteTo, which panics when called
+	// after partial reads (klauspost/pgzip v1.2.6).
+	if _, err := io.Copy(io.Discard, struct{ io.Reader }{rc}); err != nil {
 		return fmt.Errorf("end of archive: %w", err)
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/afero"
 )
@@ -262,6 +263,33 @@ func FuzzParseManifest(f *testing.F) {
 			if _, err := cleanEntryName(e.Path); err != nil {
 				t.Errorf("unsafe entry %q accepted", e.Path)
 			}
+		}
+	})
+}
+
+func FuzzVerify(f *testing.F) {
+	fsys := loadMemHomeTB(f)
+	sel, err := Select(context.Background(), fsys, install(memHome), SelectOptions{})
+	must(f, err)
+	for _, ext := range []string{".tar.gz", ".zip", ".tar.zst"} {
+		out := "/b" + ext
+		_, err := Save(context.Background(), fsys, sel, Options{Output: out, Now: fixedNow})
+		must(f, err)
+		data, err := afero.ReadFile(fsys, out)
+		must(f, err)
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fsys := afero.NewMemMapFs()
+		must(t, afero.WriteFile(fsys, "/a", data, 0o600))
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		rep, err := Verify(ctx, fsys, "/a", VerifyOptions{})
+		if err == nil && rep.Manifest.Schema != ManifestSchema {
+			t.Errorf("verified without a manifest")
+		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("verify did not finish in 5s")
 		}
 	})
 }

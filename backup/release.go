@@ -35,6 +35,10 @@ import (
 // ErrNotArchive is returned when a file is not an archive gwup can read.
 var ErrNotArchive = errors.New("not a tar, tar.gz, tar.zst or zip archive")
 
+// errCorruptStart marks an archive whose first bytes could not even be
+// decoded while identifying it (a damaged compressed stream).
+var errCorruptStart = errors.New("damaged at the start")
+
 // openArchive opens name and identifies its format by content. The caller
 // closes the returned file and extracts from the returned reader (Identify
 // may have consumed part of the file).
@@ -51,7 +55,7 @@ func openArchive(ctx context.Context, fsys afero.Fs, name string) (afero.File, a
 		if errors.Is(err, archives.NoMatch) {
 			return nil, nil, nil, fmt.Errorf("open archive %s: %w", name, ErrNotArchive)
 		}
-		return nil, nil, nil, fmt.Errorf("open archive %s: %w", name, err)
+		return nil, nil, nil, fmt.Errorf("open archive %s: %w: %w", name, errCorruptStart, err)
 	}
 	ex, ok := format.(archives.Extractor)
 	if !ok {

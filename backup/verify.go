@@ -167,6 +167,10 @@ func Verify(ctx context.Context, fsys afero.Fs, archive string, opts VerifyOptio
 // identify the archive is returned as an error.
 func readEntries(ctx context.Context, fsys afero.Fs, archive string, rep *Report) (map[string]seenEntry, []byte, error) {
 	f, ex, r, err := openArchive(ctx, fsys, archive)
+	if errors.Is(err, errCorruptStart) {
+		rep.Differences = append(rep.Differences, Difference{Entry: "start of archive", Kind: DiffCorrupt, Detail: err.Error()})
+		return nil, nil, nil
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("verify: %w", err)
 	}

@@ -293,3 +293,37 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// TestVerifyBigDamaged damages an archive big enough to be read by the
+// multithreaded gzip reader, at several places.
+func TestVerifyBigDamaged(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes a 6 MB archive")
+	}
+	fsys := loadMemHome(t)
+	must(t, afero.WriteFile(fsys, memHome+"/lib/ext/big.jar", randomBytes(6<<20), 0o644))
+	sel, err := Select(context.Background(), fsys, install(memHome), SelectOptions{})
+	must(t, err)
+	_, err = Save(context.Background(), fsys, sel, Options{Output: "/b.tar.gz"})
+	must(t, err)
+	good, err := afero.ReadFile(fsys, "/b.tar.gz")
+	must(t, err)
+	for _, at := range []int{20, 1000, len(good) / 3, len(good) / 2, len(good) - 100, len(good) - 5} {
+		for _, truncate := range []bool{false, true} {
+			data := bytes.Clone(good)
+			if truncate {
+				data = data[:at]
+			} else {
+				data[at] ^= 0x55
+			}
+			must(t, afero.WriteFile(fsys, "/d.tar.gz", data, 0o600))
+			_, err := Verify(context.Background(), fsys, "/d.tar.gz", VerifyOptions{})
+			if truncate && at <= 20 && errors.Is(err, ErrNotArchive) {
+				continue // too little left to tell what it was
+			}
+			if !errors.Is(err, ErrVerify) {
+				t.Errorf("damage at %d (truncate %v): err %v, want ErrVerify", at, truncate, err)
+			}
+		}
+	}
+}

@@ -188,11 +188,11 @@ func Save(ctx context.Context, fsys afero.Fs, sel Selection, opts Options) (Resu
 	}
 	res.Path, res.Manifest = dest, m
 
-	rep, err := Verify(ctx, fsys, dest, VerifyOptions{Against: true, skipDisk: m.Changed})
-	if err != nil {
+	// The archive is at its final name now; if reading it back fails it is
+	// left there for inspection, and the error (a *VerifyError) says why.
+	if _, err := Verify(ctx, fsys, dest, VerifyOptions{Against: true, skipDisk: m.Changed}); err != nil {
 		return res, fmt.Errorf("backup %s: read back: %w", dest, err)
 	}
-	_ = rep
 	if !m.Complete {
 		return res, &IncompleteError{Path: dest, Unreadable: m.Unreadable, Changed: m.Changed}
 	}

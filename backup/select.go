@@ -34,6 +34,7 @@ import (
 	"io/fs"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -113,8 +114,12 @@ func Select(ctx context.Context, fsys afero.Fs, inst scan.Install, opts SelectOp
 	if err := s.walk(); err != nil {
 		return Selection{}, err
 	}
-	s.addOutside(inst.Config)
-	sort.Slice(s.sel.Files, func(i, j int) bool { return s.sel.Files[i].Name < s.sel.Files[j].Name })
+	s.addReferenced(inst.Config)
+	s.addLinkedDirs()
+	sort.SliceStable(s.sel.Files, func(i, j int) bool { return s.sel.Files[i].Name < s.sel.Files[j].Name })
+	// A file can be reached twice (referenced by the config and inside a
+	// symlinked conf/): an archive holds each name once.
+	s.sel.Files = slices.CompactFunc(s.sel.Files, func(a, b Selected) bool { return a.Name == b.Name })
 	sort.Strings(s.sel.Deleted)
 	return s.sel, nil
 }
@@ -376,10 +381,12 @@ func isShippedJarName(name string) bool {
 	return false
 }
 
-// addOutside adds the configuration file and the files it references when
-// they live outside the home: an upgrade does not touch them, but losing
-// the host would, and a restore to a new host needs them.
-func (s *selector) addOutside(cfg *scan.Config) {
+// addReferenced adds the configuration file and the files it references
+// (keystores, password files). Outside the home they are always added, under
+// OutsidePrefix: an upgrade does not touch them, but a restore on a new host
+// needs them. Inside the home the known set adds them too, wherever they
+// are (the exact methods already compared them).
+func (s *selector) addReferenced(cfg *scan.Config) {
 	if cfg == nil {
 		return
 	}
@@ -388,7 +395,8 @@ func (s *selector) addOutside(cfg *scan.Config) {
 			return
 		}
 		p = filepath.Clean(p)
-		if isInside(s.home, p) {
+		inside := isInside(s.home, p)
+		if inside && s.sel.Method != MethodKnownSet {
 			return
 		}
 		for _, f := range s.sel.Files {
@@ -404,11 +412,57 @@ func (s *selector) addOutside(cfg *scan.Config) {
 		if !info.Mode().IsRegular() && info.Mode()&fs.ModeSymlink == 0 {
 			return
 		}
-		s.sel.Files = append(s.sel.Files, Selected{Name: outsideName(p), Path: p, Reason: reason})
+		name := outsideName(p)
+		if inside {
+			rel, _ := filepath.Rel(s.home, p)
+			name = filepath.ToSlash(rel)
+		} else {
+			reason += ", outside the home"
+		}
+		s.sel.Files = append(s.sel.Files, Selected{Name: name, Path: p, Reason: reason})
 	}
-	add(cfg.Path, "configuration outside the home")
+	add(cfg.Path, "the configuration the install loads")
 	for _, r := range cfg.Referenced {
-		add(r, "referenced by the configuration, outside the home")
+		add(r, "referenced by the configuration")
+	}
+}
+
+// linkedDirs are the folders users change whose content must be saved even
+// when the folder is a symlink (a Docker volume, conf/ -> /etc/kaazing).
+var linkedDirs = []string{"conf", "license", "lib/ext", "web/base", "error-pages", "bin"}
+
+// addLinkedDirs saves the content of user folders that are symlinks to a
+// directory outside the home, under OutsidePrefix + their real path: the
+// walk records the link itself and does not follow it.
+func (s *selector) addLinkedDirs() {
+	for _, d := range linkedDirs {
+		p := filepath.Join(s.home, filepath.FromSlash(d))
+		info, err := lstat(s.fsys, p)
+		if err != nil || info.Mode()&fs.ModeSymlink == 0 {
+			continue
+		}
+		target, err := readlink(s.fsys, p)
+		if err != nil {
+			s.sel.Unreadable = append(s.sel.Unreadable, Unreadable{Path: p, Error: err.Error()})
+			continue
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(p), target)
+		}
+		target = filepath.Clean(target)
+		if isInside(s.home, target) {
+			continue // its content is walked where it really is
+		}
+		_ = afero.Walk(s.fsys, target, func(abs string, fi fs.FileInfo, err error) error {
+			if err != nil {
+				s.sel.Unreadable = append(s.sel.Unreadable, Unreadable{Path: abs, Error: err.Error()})
+				return nil
+			}
+			if fi.Mode().IsRegular() || fi.Mode()&fs.ModeSymlink != 0 {
+				s.sel.Files = append(s.sel.Files, Selected{Name: outsideName(abs), Path: abs, Reason: d + "/ is a symlink to " + target})
+			}
+			return nil
+		})
 	}
 }
 

@@ -9,7 +9,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -264,4 +266,47 @@ func TestSelectOutsideUnreadable(t *testing.T) {
 			t.Errorf("outside entry %s for a file inside the home or missing", f.Name)
 		}
 	}
+}
+
+func TestSelectReferencedInsideHome(t *testing.T) {
+	fsys := loadMemHome(t)
+	must(t, afero.WriteFile(fsys, memHome+"/keys/ks.db", []byte("k"), 0o600))
+	inst := install(memHome)
+	inst.Config = &scan.Config{Path: memHome + "/custom.xml", Referenced: []string{memHome + "/keys/ks.db", memHome + "/conf/keystore.pw"}}
+	must(t, afero.WriteFile(fsys, memHome+"/custom.xml", []byte("<c/>"), 0o644))
+	sel, err := Select(context.Background(), fsys, inst, SelectOptions{})
+	must(t, err)
+	names := selectedNames(sel)
+	for _, want := range []string{"custom.xml", "keys/ks.db", "conf/keystore.pw"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("%s missing from %v", want, names)
+		}
+	}
+	if n := len(names); n != len(slices.Compact(slices.Clone(names))) {
+		t.Errorf("duplicates in %v", names)
+	}
+}
+
+// TestSelectSymlinkedConf: conf/ is a symlink to a folder outside the home
+// (a Docker volume): its content is saved under _outside/, once, even when
+// the config file inside it is also referenced.
+func TestSelectSymlinkedConf(t *testing.T) {
+	ctx := context.Background()
+	fsys := afero.NewOsFs()
+	home := loadDiskHome(t)
+	vol := filepath.Join(t.TempDir(), "volume")
+	must(t, os.Rename(filepath.Join(home, "conf"), vol))
+	must(t, os.Symlink(vol, filepath.Join(home, "conf")))
+	inst := install(home)
+	inst.Config = &scan.Config{Path: filepath.Join(vol, "gateway-config.xml")}
+	sel, err := Select(ctx, fsys, inst, SelectOptions{})
+	must(t, err)
+	names := selectedNames(sel)
+	for _, want := range []string{"conf", outsideName(filepath.Join(vol, "gateway-config.xml")), outsideName(filepath.Join(vol, "keystore.pw"))} {
+		if !slices.Contains(names, want) {
+			t.Errorf("%s missing from %v", want, names)
+		}
+	}
+	_, err = Save(ctx, fsys, sel, Options{Output: filepath.Join(t.TempDir(), "b.tar.gz")})
+	must(t, err)
 }

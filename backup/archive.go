@@ -154,7 +154,8 @@ func Save(ctx context.Context, fsys afero.Fs, sel Selection, opts Options) (Resu
 	if err != nil {
 		return Result{}, fmt.Errorf("backup %s: %w", opts.Output, err)
 	}
-	if isInside(sel.Home, dest) || isInside(sel.Home, resolved(dest)) {
+	realHome, _ := filepath.EvalSymlinks(sel.Home)
+	if isInside(sel.Home, dest) || isInside(sel.Home, resolved(dest)) || realHome != "" && isInside(realHome, resolved(dest)) {
 		return Result{}, fmt.Errorf("backup %s: destination is inside the home %s", dest, sel.Home)
 	}
 	format, err := formatFor(dest)

@@ -358,3 +358,26 @@ func TestDefaultPath(t *testing.T) {
 		t.Errorf("DefaultPath = %s, want %s", got, want)
 	}
 }
+
+// TestSaveRefusesHomeThroughSymlink: a destination that reaches the home
+// through a symlink, or a home given through a symlink, is still inside it.
+func TestSaveRefusesHomeThroughSymlink(t *testing.T) {
+	fsys := afero.NewOsFs()
+	home := loadDiskHome(t)
+	link := filepath.Join(t.TempDir(), "link")
+	must(t, os.Symlink(home, link))
+	for _, tt := range []struct{ home, out string }{
+		{home, filepath.Join(link, "b.tar.gz")},
+		{link, filepath.Join(home, "b.tar.gz")},
+	} {
+		sel, err := Select(context.Background(), fsys, install(tt.home), SelectOptions{})
+		must(t, err)
+		if len(sel.Files) < 10 {
+			t.Errorf("home %s: only %d files selected", tt.home, len(sel.Files))
+		}
+		_, err = Save(context.Background(), fsys, sel, Options{Output: tt.out})
+		if err == nil || !strings.Contains(err.Error(), "inside the home") {
+			t.Errorf("home %s, output %s: err %v, want inside the home", tt.home, tt.out, err)
+		}
+	}
+}

@@ -199,7 +199,9 @@ func (s *selector) skipped(rel string, abs string, isDir bool) bool {
 }
 
 func (s *selector) walk() error {
-	err := afero.Walk(s.fsys, s.home, func(abs string, info fs.FileInfo, err error) error {
+	// The trailing separator makes a symlinked home (/opt/kaazing/current)
+	// walked as the directory it points to; nothing below it is followed.
+	err := afero.Walk(s.fsys, s.home+string(filepath.Separator), func(abs string, info fs.FileInfo, err error) error {
 		if cerr := s.ctx.Err(); cerr != nil {
 			return cerr
 		}
@@ -295,7 +297,8 @@ func (s *selector) reason(rel, abs string, info fs.FileInfo) string {
 }
 
 // sameAs compares a file on disk with a reference entry: type, link target,
-// size and sha256 (permission changes count as changes too).
+// size and sha256. Permission bits are not compared, as dpkg does not: an
+// unpack under another umask would make every file look changed.
 func (s *selector) sameAs(abs string, info fs.FileInfo, ref ShippedFile) (bool, error) {
 	refMode := fs.FileMode(ref.Mode)
 	if info.Mode()&fs.ModeSymlink != 0 || ref.Link != "" {
@@ -309,9 +312,6 @@ func (s *selector) sameAs(abs string, info fs.FileInfo, ref ShippedFile) (bool, 
 		return target == ref.Link, nil
 	}
 	if info.Size() != ref.Size {
-		return false, nil
-	}
-	if s.sel.Method != MethodAgainst && info.Mode().Perm() != refMode.Perm() {
 		return false, nil
 	}
 	sum, _, err := hashFile(s.fsys, abs)

@@ -1,0 +1,394 @@
+package backup
+
+// restore.go puts the files of a backup back into a home.
+//
+//	res, err := backup.Restore(ctx, fsys, "/srv/gwup-backups/x.tar.gz", backup.RestoreOptions{Into: home})
+//
+// The archive is verified against its manifest first; nothing is written
+// from an archive that fails. Each entry is then planned against the disk:
+// absent (write), equal to the backup (unchanged, skipped), different
+// (conflict: refused unless Force, in which case it is overwritten). If any
+// conflict remains, nothing at all is written. A dry run stops after the
+// plan.
+//
+// Writing uses os.Root on the real disk (not afero): every open, mkdir,
+// symlink and rename is confined beneath the home by the kernel-level
+// checks of os.Root, so a symlinked parent cannot lead a write out of it.
+// Names are also checked lexically (filepath.IsLocal), and a symlink entry
+// whose target leaves the home is not created (action "refused"). Each file
+// is written to a temp name, fsynced, given its mode and mtime, and renamed
+// into place; then everything written is read back and compared with the
+// manifest. Symlink mtimes are not restored.
+//
+// OutsidePrefix entries go back to their original absolute paths only with
+// Outside; otherwise they are listed as "outside" and left alone.
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/mholt/archives"
+	"github.com/spf13/afero"
+)
+
+// ErrConflict is returned when files on the disk differ from the backup and
+// Force was not given; nothing was written.
+var ErrConflict = errors.New("files differ from the backup (use force to overwrite)")
+
+// ErrRefused is returned, after everything else was restored, when some
+// entries were not restored because writing them would leave the home (a
+// symlink pointing out of it, a symlinked parent leading out of it).
+var ErrRefused = errors.New("some entries refused as unsafe")
+
+// Restore actions.
+const (
+	ActionWrite     = "write"     // absent on the disk: created
+	ActionOverwrite = "overwrite" // different on the disk, Force given: replaced
+	ActionUnchanged = "unchanged" // equal to the backup: skipped
+	ActionConflict  = "conflict"  // different on the disk, no Force: refused
+	ActionOutside   = "outside"   // outside the home, Outside not given: skipped
+	ActionRefused   = "refused"   // unsafe (a link leaving the home): skipped
+)
+
+// RestoreOptions says where and how to restore.
+type RestoreOptions struct {
+	Into    string // the home to restore into; "" means the manifest's Home
+	DryRun  bool   // plan only
+	Force   bool   // overwrite files that differ from the backup
+	Outside bool   // also restore OutsidePrefix entries to their absolute paths
+}
+
+// RestoreItem is what restore does, or would do, with one entry.
+type RestoreItem struct {
+	Entry  string `json:"entry"`
+	Target string `json:"target"` // absolute path on the disk
+	Action string `json:"action"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// RestoreResult is the plan, and after a real run what was done.
+type RestoreResult struct {
+	Into     string        `json:"into"`
+	DryRun   bool          `json:"dry_run"`
+	Manifest Manifest      `json:"manifest"`
+	Items    []RestoreItem `json:"items"`
+	Written  int           `json:"written"`
+}
+
+// Restore restores archive into opts.Into; see the file comment for the
+// rules. Errors: a *VerifyError or ErrNoManifest for a bad archive,
+// ErrConflict when files differ and Force is not set (nothing written),
+// ErrRefused when unsafe entries were skipped (the rest written).
+func Restore(ctx context.Context, fsys afero.Fs, archive string, opts RestoreOptions) (RestoreResult, error) {
+	rep, err := Verify(ctx, fsys, archive, VerifyOptions{})
+	if err != nil {
+		return RestoreResult{}, fmt.Errorf("restore: %w", err)
+	}
+	m := rep.Manifest
+	into := opts.Into
+	if into == "" {
+		into = m.Home
+	}
+	if into, err = filepath.Abs(into); err != nil {
+		return RestoreResult{}, fmt.Errorf("restore into %s: %w", opts.Into, err)
+	}
+	res := RestoreResult{Into: into, DryRun: opts.DryRun, Manifest: m, Items: []RestoreItem{}}
+	if !opts.DryRun {
+		if err := os.MkdirAll(into, 0o755); err != nil {
+			return res, fmt.Errorf("restore into %s: %w", into, err)
+		}
+	}
+	t := &restorer{into: into, opts: opts}
+	defer t.close()
+
+	conflicts := 0
+	for _, e := range m.Entries {
+		item := t.plan(e)
+		if item.Action == ActionConflict {
+			conflicts++
+		}
+		res.Items = append(res.Items, item)
+	}
+	if conflicts > 0 {
+		return res, fmt.Errorf("restore into %s: %d file(s): %w", into, conflicts, ErrConflict)
+	}
+	if opts.DryRun {
+		return res, refusedError(res)
+	}
+
+	todo := map[string]*RestoreItem{}
+	for i := range res.Items {
+		if a := res.Items[i].Action; a == ActionWrite || a == ActionOverwrite {
+			todo[res.Items[i].Entry] = &res.Items[i]
+		}
+	}
+	byPath := map[string]Entry{}
+	for _, e := range m.Entries {
+		byPath[e.Path] = e
+	}
+	f, ex, r, err := openArchive(ctx, fsys, archive)
+	if err != nil {
+		return res, fmt.Errorf("restore: %w", err)
+	}
+	defer f.Close()
+	err = ex.Extract(ctx, r, func(ctx context.Context, fi archives.FileInfo) error {
+		name, _ := cleanEntryName(fi.NameInArchive)
+		_, ok := todo[name]
+		if !ok {
+			return nil
+		}
+		delete(todo, name)
+		if err := t.write(byPath[name], fi); err != nil {
+			return err
+		}
+		res.Written++
+		return nil
+	})
+	if err != nil {
+		return res, fmt.Errorf("restore into %s: %w", into, err)
+	}
+	for name := range todo {
+		return res, fmt.Errorf("restore into %s: entry %s: not found in the archive", into, name)
+	}
+	// Read back what was written.
+	var diffs []Difference
+	for _, item := range res.Items {
+		if item.Action != ActionWrite && item.Action != ActionOverwrite {
+			continue
+		}
+		root, rel, err := t.place(byPath[item.Entry])
+		if err != nil {
+			return res, err
+		}
+		if same, why := sameOnDisk(root, rel, byPath[item.Entry], true); !same {
+			diffs = append(diffs, Difference{Entry: item.Entry, Kind: DiskContent, Detail: why})
+		}
+	}
+	if len(diffs) > 0 {
+		return res, fmt.Errorf("restore into %s: %w", into, &VerifyError{Archive: archive, Differences: diffs})
+	}
+	return res, refusedError(res)
+}
+
+func refusedError(res RestoreResult) error {
+	var refused []string
+	for _, it := range res.Items {
+		if it.Action == ActionRefused {
+			refused = append(refused, it.Entry+" ("+it.Detail+")")
+		}
+	}
+	if len(refused) == 0 {
+		return nil
+	}
+	return fmt.Errorf("restore into %s: %w: %s", res.Into, ErrRefused, strings.Join(refused, ", "))
+}
+
+// restorer holds the roots writes are confined to.
+type restorer struct {
+	into    string
+	opts    RestoreOptions
+	home    *os.Root // beneath into
+	outside *os.Root // beneath "/", for OutsidePrefix entries
+}
+
+func (t *restorer) close() {
+	if t.home != nil {
+		t.home.Close()
+	}
+	if t.outside != nil {
+		t.outside.Close()
+	}
+}
+
+// place returns the root and the name beneath it where entry e goes.
+func (t *restorer) place(e Entry) (*os.Root, string, error) {
+	var err error
+	if rest, ok := strings.CutPrefix(e.Path, OutsidePrefix); ok {
+		if t.outside == nil {
+			if t.outside, err = os.OpenRoot("/"); err != nil {
+				return nil, "", fmt.Errorf("restore %s: %w", e.Path, err)
+			}
+		}
+		return t.outside, filepath.FromSlash(rest), nil
+	}
+	if t.home == nil {
+		if t.home, err = os.OpenRoot(t.into); err != nil {
+			return nil, "", fmt.Errorf("restore into %s: %w", t.into, err)
+		}
+	}
+	return t.home, filepath.FromSlash(e.Path), nil
+}
+
+// plan decides what to do with entry e.
+func (t *restorer) plan(e Entry) RestoreItem {
+	item := RestoreItem{Entry: e.Path, Target: diskPath(t.into, e)}
+	if strings.HasPrefix(e.Path, OutsidePrefix) && !t.opts.Outside {
+		item.Action, item.Detail = ActionOutside, "outside the home; restore it with the outside option"
+		return item
+	}
+	if !filepath.IsLocal(filepath.FromSlash(e.Path)) {
+		item.Action, item.Detail = ActionRefused, "unsafe name"
+		return item
+	}
+	if e.IsLink() && !strings.HasPrefix(e.Path, OutsidePrefix) && !linkStaysInside(e.Path, e.Link) {
+		item.Action, item.Detail = ActionRefused, fmt.Sprintf("symlink to %q leaves the home", e.Link)
+		return item
+	}
+	if _, err := os.Lstat(t.into); err != nil && t.opts.DryRun && !strings.HasPrefix(e.Path, OutsidePrefix) {
+		item.Action = ActionWrite // the home does not exist yet
+		return item
+	}
+	root, rel, err := t.place(e)
+	if err != nil {
+		item.Action, item.Detail = ActionRefused, err.Error()
+		return item
+	}
+	if _, err := root.Lstat(rel); errors.Is(err, fs.ErrNotExist) {
+		item.Action = ActionWrite
+		return item
+	} else if err != nil {
+		item.Action, item.Detail = ActionRefused, err.Error()
+		return item
+	}
+	same, why := sameOnDisk(root, rel, e, false)
+	switch {
+	case same:
+		item.Action = ActionUnchanged
+	case t.opts.Force:
+		item.Action, item.Detail = ActionOverwrite, why
+	default:
+		item.Action, item.Detail = ActionConflict, why
+	}
+	return item
+}
+
+// linkStaysInside reports whether a symlink at name (slash, relative to the
+// home) pointing to target resolves inside the home, lexically.
+func linkStaysInside(name, target string) bool {
+	if filepath.IsAbs(target) {
+		return false
+	}
+	return filepath.IsLocal(filepath.Join(filepath.Dir(filepath.FromSlash(name)), target))
+}
+
+// sameOnDisk compares the file at rel with entry e: type, link target, size
+// and sha256; with meta also mode and mtime. It says why when they differ.
+func sameOnDisk(root *os.Root, rel string, e Entry, meta bool) (bool, string) {
+	fi, err := root.Lstat(rel)
+	if err != nil {
+		return false, err.Error()
+	}
+	if e.IsLink() {
+		if fi.Mode()&fs.ModeSymlink == 0 {
+			return false, "not a symlink on the disk"
+		}
+		target, err := root.Readlink(rel)
+		if err != nil {
+			return false, err.Error()
+		}
+		if target != e.Link {
+			return false, fmt.Sprintf("links to %q, backup to %q", target, e.Link)
+		}
+		return true, ""
+	}
+	if !fi.Mode().IsRegular() {
+		return false, fmt.Sprintf("is %v on the disk", fi.Mode().Type())
+	}
+	if fi.Size() != e.Size {
+		return false, fmt.Sprintf("size %d on the disk, %d in the backup", fi.Size(), e.Size)
+	}
+	if meta && fi.Mode().Perm() != e.Mode.Perm() {
+		return false, fmt.Sprintf("mode %v on the disk, %v in the backup", fi.Mode().Perm(), e.Mode.Perm())
+	}
+	if meta && fi.ModTime().Unix() != e.MTime.Unix() {
+		return false, "mtime differs"
+	}
+	f, err := root.Open(rel)
+	if err != nil {
+		return false, err.Error()
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return false, err.Error()
+	}
+	if sum := hex.EncodeToString(h.Sum(nil)); sum != e.SHA256 {
+		return false, "content differs"
+	}
+	return true, ""
+}
+
+// write puts one entry in place atomically: temp name, fsync, mode, mtime,
+// rename.
+func (t *restorer) write(e Entry, fi archives.FileInfo) (err error) {
+	root, rel, err := t.place(e)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(rel)
+	if err := root.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("entry %s: %w", e.Path, err)
+	}
+	var rnd [6]byte
+	_, _ = rand.Read(rnd[:])
+	tmp := filepath.Join(dir, ".gwup-restore-"+hex.EncodeToString(rnd[:])+".tmp")
+	defer func() {
+		if err != nil {
+			root.Remove(tmp)
+		}
+	}()
+	if e.IsLink() {
+		if err := root.Symlink(e.Link, tmp); err != nil {
+			return fmt.Errorf("entry %s: %w", e.Path, err)
+		}
+	} else {
+		if err := writeBody(root, tmp, e, fi); err != nil {
+			return fmt.Errorf("entry %s: %w", e.Path, err)
+		}
+	}
+	if err := root.Rename(tmp, rel); err != nil {
+		return fmt.Errorf("entry %s: %w", e.Path, err)
+	}
+	return nil
+}
+
+func writeBody(root *os.Root, tmp string, e Entry, fi archives.FileInfo) error {
+	rc, err := fi.Open()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	out, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(out, h), rc)
+	if err == nil {
+		err = out.Sync()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if n != e.Size || hex.EncodeToString(h.Sum(nil)) != e.SHA256 {
+		return fmt.Errorf("content read from the archive does not match the manifest")
+	}
+	mode := e.Mode.Perm() | e.Mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)
+	if err := root.Chmod(tmp, mode); err != nil {
+		return err
+	}
+	return root.Chtimes(tmp, time.Now(), e.MTime)
+}

@@ -360,7 +360,8 @@ func (p *configParser) readNamespace(root *etree.Element) {
 	}
 }
 
-// text returns the trimmed character data of the first child named tag.
+// childText returns the trimmed character data of the first child named tag,
+// and that child.
 func childText(e *etree.Element, tag string) (string, *etree.Element) {
 	c := e.SelectElement(tag)
 	if c == nil {

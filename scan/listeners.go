@@ -363,6 +363,9 @@ func validHost(h string) bool {
 	if h == "" {
 		return false
 	}
+	if strings.HasPrefix(h, "@") {
+		return len(h) > 1 // Windows interface names have spaces
+	}
 	for _, r := range h {
 		switch {
 		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':

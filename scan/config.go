@@ -189,8 +189,14 @@ func (p *configParser) parse(data []byte, opts ParseOptions) {
 	doc.ReadSettings.CharsetReader = charsetReader
 	doc.ReadSettings.MaxDepth = maxElementDepth
 	if err := doc.ReadFromBytes(data); err != nil {
-		// checkWellFormed accepts what etree accepts; this is a safety net.
-		p.problem("config-malformed", 0, "malformed XML: %v", err)
+		// checkWellFormed stops at trailing content, which etree still reads:
+		// broken XML after the root ends up here.
+		line := 0
+		var se *xml.SyntaxError
+		if errors.As(err, &se) {
+			line = se.Line
+		}
+		p.problem("config-malformed", line, "malformed XML: %v", err)
 		return
 	}
 	root := doc.Root()
@@ -267,6 +273,9 @@ func (p *configParser) checkWellFormed(data []byte) (starts []int, ok bool) {
 			rootDone = len(stack) == 0
 		case xml.CharData:
 			if len(stack) == 0 && len(bytes.TrimSpace(t)) > 0 {
+				// Report the line of the text, not of the white space before it.
+				lead := t[:len(t)-len(bytes.TrimLeft(t, " \t\r\n"))]
+				line += bytes.Count(lead, []byte("\n"))
 				if rootDone {
 					p.problem("config-trailing-content", line, "text after the root element: the Gateway rejects the file")
 					return starts, true
@@ -360,7 +369,8 @@ func (p *configParser) readNamespace(root *etree.Element) {
 	}
 }
 
-// text returns the trimmed character data of the first child named tag.
+// childText returns the trimmed character data of the first child named tag,
+// and that child.
 func childText(e *etree.Element, tag string) (string, *etree.Element) {
 	c := e.SelectElement(tag)
 	if c == nil {

@@ -155,3 +155,49 @@ func TestCorpusExpectations(t *testing.T) {
 		})
 	}
 }
+
+// checkLines verifies that every listener's line holds the element that
+// bound it, which proves the line mapping on real (CRLF, commented) files.
+func checkLines(t *testing.T, data []byte, listeners []Listener, services []Service) {
+	t.Helper()
+	lines := strings.Split(string(data), "\n")
+	at := func(n int) string {
+		if n < 1 || n > len(lines) {
+			return ""
+		}
+		return lines[n-1]
+	}
+	for _, l := range listeners {
+		tag := l.Element[strings.LastIndex(l.Element, "/")+1:]
+		if l.Element == "management.jmx default" {
+			tag = "service"
+		}
+		if !strings.Contains(at(l.Line), "<"+tag) {
+			t.Errorf("listener %s %s: line %d is %q, want a <%s>", l.Addr(), l.Element, l.Line, at(l.Line), tag)
+		}
+	}
+	for _, s := range services {
+		if !strings.Contains(at(s.Line), "<service") {
+			t.Errorf("service %q: line %d is %q", s.Name, s.Line, at(s.Line))
+		}
+	}
+}
+
+func TestCorpusLines(t *testing.T) {
+	for _, f := range corpusConfigs(t) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ParseConfigBytes(data, f, ParseOptions{})
+		checkLines(t, data, got.Listeners, got.Services)
+	}
+	for _, f := range fixtures(t) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ParseConfigBytes(data, f, fixtureOptions)
+		checkLines(t, data, got.Listeners, got.Services)
+	}
+}

@@ -144,11 +144,12 @@ func TestFixtureExpectations(t *testing.T) {
 			"udp [2001:db8::1]:3479 accept",               // bracketed v6 in a URI
 		}, []string{"config-port-conflict"}}, // tcp.bind puts http and tcp:// on one socket
 		{"properties", []string{
-			"tcp gwhost:9100 accept",          // -D beats <properties>; ${hostname} built in
-			"tcp localhost:9200 accept",       // a value using another property
-			"tcp localhost:9300 accept",       // $${x} is no reference
-			"tcp ${missing.host}:9400 accept", // port known, host not: kept
-		}, []string{"property-unresolved", "property-unresolved"}},
+			"tcp gwhost:9100 accept",           // -D beats <properties>; ${hostname} built in
+			"tcp localhost:9200 accept",        // a value using another property
+			"tcp localhost:9300 accept",        // $${x} is no reference
+			"tcp ${missing.host}:9400 accept",  // port known, host not: kept
+			"tcp ${missing.host}:9501 ws.bind", // the same for a bind
+		}, []string{"property-unresolved", "property-unresolved", "property-unresolved"}},
 		{"cluster-jmx", []string{
 			"tcp 192.0.2.10:8001 ws.bind", "tcp 192.0.2.10:8001 ws.bind",
 			"tcp 0.0.0.0:2021 properties/connector.server.address",

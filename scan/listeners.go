@@ -49,10 +49,9 @@ type serviceRef struct {
 
 // option is one accept-options or connect-options child, after substitution.
 type option struct {
-	value    string
-	line     int
-	element  string // "ws.bind", "service-defaults/ws.bind", ...
-	resolved bool
+	value   string
+	line    int
+	element string // "ws.bind", "service-defaults/ws.bind", ...
 }
 
 // options maps an option name (tls.* rewritten to ssl.*) to its value.
@@ -81,8 +80,8 @@ func (p *configParser) readOptions(e *etree.Element, elementPrefix string) optio
 		if rest, ok := strings.CutPrefix(name, "tls."); ok {
 			name = "ssl." + rest
 		}
-		v, ok := p.props.expand(strings.TrimSpace(c.Text()))
-		opts[name] = option{value: v, line: p.line(c), element: elementPrefix + c.Tag, resolved: ok}
+		v, _ := p.props.expand(strings.TrimSpace(c.Text()))
+		opts[name] = option{value: v, line: p.line(c), element: elementPrefix + c.Tag}
 	}
 	return opts
 }
@@ -171,9 +170,8 @@ func (p *configParser) acceptListener(svc serviceRef, e *etree.Element, element 
 		bind, hasBind = opts["tcp.bind"]
 	}
 	if hasBind {
-		if !bind.resolved {
-			return // property-unresolved is already recorded
-		}
+		// An unresolved bind (property-unresolved is recorded) still gives
+		// its port when only the host is a ${name}; parseBind drops the rest.
 		host, port, err := parseBind(bind.value)
 		if err != nil {
 			p.addrProblem(err, bind.line, "%s %q", bind.element, bind.value)
@@ -218,9 +216,6 @@ func transportFor(scheme string, opts options) (option, bool) {
 
 // transportListener handles an accept whose transport is replaced.
 func (p *configParser) transportListener(svc serviceRef, l Listener, t option, opts options) {
-	if !t.resolved {
-		return
-	}
 	taddr, err := parseURIAddress(t.value)
 	if err != nil {
 		p.addrProblem(err, t.line, "%s %q", t.element, t.value)
@@ -256,7 +251,7 @@ func (p *configParser) reverseSocksListener(svc serviceRef, connect options) {
 	sort.Strings(names)
 	for _, n := range names {
 		t := connect[n]
-		if !t.resolved || !strings.HasPrefix(strings.ToLower(t.value), "socks") {
+		if !strings.HasPrefix(strings.ToLower(t.value), "socks") {
 			continue
 		}
 		addr, err := parseURIAddress(t.value)
@@ -292,10 +287,8 @@ func (p *configParser) jmxListener(el *etree.Element, svc serviceRef) {
 	uri, line, element := defaultJMXAddress, p.line(el), "management.jmx default"
 	if props := el.SelectElement("properties"); props != nil {
 		if c := props.SelectElement("connector.server.address"); c != nil {
-			v, ok := p.props.expand(strings.TrimSpace(c.Text()))
-			if !ok {
-				return
-			}
+			// Unresolved or not, the port decides (the host is ignored).
+			v, _ := p.props.expand(strings.TrimSpace(c.Text()))
 			uri, line, element = v, p.line(c), "properties/connector.server.address"
 		}
 	}
@@ -321,8 +314,8 @@ func (p *configParser) jmxURIListener(svc serviceRef, uri string, line int, elem
 func (p *configParser) managementListeners(m *etree.Element) {
 	svc := serviceRef{index: -1, name: "management", typ: "management"}
 	for _, a := range m.SelectElements("accept") {
-		uri, ok := p.props.expand(strings.TrimSpace(a.Text()))
-		if !ok || uri == "" {
+		uri, _ := p.props.expand(strings.TrimSpace(a.Text()))
+		if uri == "" {
 			continue
 		}
 		if strings.HasPrefix(strings.ToLower(uri), "jmx:") {
@@ -341,8 +334,8 @@ func (p *configParser) clusterListeners(c *etree.Element) {
 		p.acceptListener(svc, a, "cluster/accept", nil)
 	}
 	for _, cn := range c.SelectElements("connect") {
-		uri, ok := p.props.expand(strings.TrimSpace(cn.Text()))
-		if !ok || uri == "" {
+		uri, _ := p.props.expand(strings.TrimSpace(cn.Text()))
+		if uri == "" {
 			continue
 		}
 		addr, err := parseURIAddress(uri)
@@ -369,6 +362,9 @@ func (p *configParser) clusterListeners(c *etree.Element) {
 func validHost(h string) bool {
 	if h == "" {
 		return false
+	}
+	if strings.HasPrefix(h, "@") {
+		return len(h) > 1 // Windows interface names have spaces
 	}
 	for _, r := range h {
 		switch {

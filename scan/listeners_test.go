@@ -367,3 +367,16 @@ func TestParseConfigOsFs(t *testing.T) {
 		t.Errorf("got %q, problems %v", a, got.Problems)
 	}
 }
+
+func TestTrailingGarbage(t *testing.T) {
+	data := []byte("<gateway-config xmlns=\"http://xmlns.kaazing.org/2016/06/gateway\">\n<service><accept>ws://h:1/</accept></service>\n</gateway-config>\ngarbage <")
+	got := ParseConfigBytes(data, "/t.xml", ParseOptions{})
+	if k := keys(got.Problems); !reflect.DeepEqual(k, []string{"config-trailing-content", "config-malformed"}) {
+		t.Fatalf("problems = %v", got.Problems)
+	}
+	for _, p := range got.Problems {
+		if p.Line != 4 {
+			t.Errorf("problem %v: want line 4", p)
+		}
+	}
+}

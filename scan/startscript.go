@@ -408,8 +408,8 @@ func shellWords(line string) []string {
 // precedence, highest first: cli (gwup --define: the operator typed it), the
 // process's -D values, the launch's. When nothing is found path is "" and a
 // config-none problem is returned.
-func ChooseConfig(fsys afero.Fs, home string, proc *Process, launch Launch, cli map[string]string) (string, ConfigSource, map[string]string, []Problem) {
-	defines := map[string]string{}
+func ChooseConfig(fsys afero.Fs, home string, proc *Process, launch Launch, cli map[string]string) (path string, source ConfigSource, defines map[string]string, problems []Problem) {
+	defines = map[string]string{}
 	for k, v := range launch.Defines {
 		defines[k] = v
 	}
@@ -431,7 +431,6 @@ func ChooseConfig(fsys afero.Fs, home string, proc *Process, launch Launch, cli 
 		defines = nil
 	}
 
-	var problems []Problem
 	remote := func(v, from string) bool {
 		if strings.Contains(v, "://") {
 			problems = append(problems, Problem{Key: "config-remote", Path: from,

@@ -35,6 +35,9 @@ described in docs/report.md); diagnostics go to stderr, prefixed "gwup:".
 			scanCommand(),
 			portsCommand(),
 			planCommand(),
+			backupCommand(),
+			verifyCommand(),
+			restoreCommand(),
 		},
 	}
 	for _, c := range app.Commands {

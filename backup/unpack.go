@@ -83,8 +83,8 @@ var errSimulatedKill = errors.New("simulated kill")
 
 // applier carries one run of ApplyUnpack or UnpackBeside.
 type applier struct {
-	plan    *UnpackPlan
-	opts    UnpackOptions
+	plan     *UnpackPlan
+	opts     UnpackOptions
 	staging  string // absolute; holds new/ (the release) and aside/ (what it replaces)
 	warnings []string
 }

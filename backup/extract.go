@@ -14,7 +14,6 @@ package backup
 import (
 	"archive/tar"
 	"archive/zip"
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -339,11 +338,23 @@ func (rr releaseReader) walk(ctx context.Context, visit func(e *releaseEntry, r 
 			gz.Multithreaded = true
 			v.Compression = gz
 		}
-		ex = v
+		// Decompress here rather than through CompressedArchive.Extract,
+		// so the tar stream itself can be watched for its end marker.
+		rc, err := v.Compression.OpenReader(stream)
+		if err != nil {
+			return facts, fmt.Errorf("decompress %s: %w", rr.file, err)
+		}
+		defer rc.Close()
+		stream, ex = rc, v.Extraction
 	case archives.Extractor:
 		ex = v
 	default:
 		return facts, fmt.Errorf("identify %s: %s is not an archive", rr.file, facts.Format)
+	}
+	var tail *tailReader
+	if _, isTar := ex.(archives.Tar); isTar {
+		tail = &tailReader{r: stream}
+		stream = tail
 	}
 
 	guard := newEntryGuard(rr.maxBytes, rr.maxEntries)
@@ -367,10 +378,40 @@ func (rr releaseReader) walk(ctx context.Context, visit func(e *releaseEntry, r 
 	if err != nil {
 		return facts, fmt.Errorf("read archive %s: %w", rr.file, err)
 	}
+	if tail != nil && !tail.endsWithZeroBlocks() {
+		// archive/tar reads a tar cut at an entry boundary as a complete,
+		// shorter one; GNU tar would warn. A release missing its last
+		// files is not one to unpack.
+		return facts, fmt.Errorf("read archive %s: %w (no end-of-archive marker)", rr.file, io.ErrUnexpectedEOF)
+	}
 	if err := guard.finish(); err != nil {
 		return facts, fmt.Errorf("read archive %s: %w", rr.file, err)
 	}
 	return facts, nil
+}
+
+// tailReader remembers the last 1 KiB read through it: a complete tar
+// stream ends with two 512-byte blocks of zeros.
+type tailReader struct {
+	r    io.Reader
+	last [1024]byte
+	n    int64
+}
+
+func (t *tailReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if n >= len(t.last) {
+		copy(t.last[:], p[n-len(t.last):n])
+	} else if n > 0 {
+		copy(t.last[:], t.last[n:])
+		copy(t.last[len(t.last)-n:], p[:n])
+	}
+	t.n += int64(n)
+	return n, err
+}
+
+func (t *tailReader) endsWithZeroBlocks() bool {
+	return t.n >= int64(len(t.last)) && t.last == [1024]byte{}
 }
 
 // countingReader charges what is read against the byte budget, so a header
@@ -453,10 +494,12 @@ func releaseFromJar(jarPath string, data []byte) (ArchiveRelease, bool) {
 // previous value, ending at the first blank line.
 func manifestMainAttributes(r io.Reader) map[string]string {
 	attrs := map[string]string{}
-	sc := bufio.NewScanner(r)
+	data, _ := io.ReadAll(r)
+	// Lines end in CR LF, LF or CR (JAR File Specification).
+	text := strings.ReplaceAll(strings.ReplaceAll(string(data), "\r\n", "\n"), "\r", "\n")
 	last := ""
-	for sc.Scan() {
-		line := strings.TrimRight(sc.Text(), "\r")
+	for line := range strings.Lines(text) {
+		line = strings.TrimSuffix(line, "\n")
 		if line == "" {
 			break
 		}

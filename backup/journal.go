@@ -1,0 +1,299 @@
+package backup
+
+// The journal makes an in-place unpack all-or-nothing across crashes. It is
+// written ahead, in full, before the first change to the home: every step
+// (a directory created, a file renamed aside or into place) with the test
+// that tells, from the disk alone, whether the step has happened. Each step
+// either moves a file out of gwup's staging directory (it existed when the
+// journal was written and only that step removes it: "from-gone") or to a
+// name that did not exist then and that no later step moves away
+// ("to-exists"). So a run killed anywhere leaves enough on the disk to finish
+// or to undo exactly, without an fsync of the journal per step; renames are
+// atomic, and the journal is fsynced (and its directory) before step one.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+)
+
+// JournalSchema versions the unpack journal.
+const JournalSchema = "gwup/unpack-journal/v1"
+
+// Journal states.
+const (
+	journalPreparing = "preparing" // the home is untouched: remove the staging directory
+	journalApplying  = "applying"  // steps may have run: roll back
+	journalCommitted = "committed" // every step ran: only cleaning up remains
+)
+
+// How to tell whether a step has happened.
+const (
+	checkToExists = "to-exists"
+	checkFromGone = "from-gone"
+)
+
+// journalStep is one change to the home. Op "mkdir" creates To; "rename"
+// moves From to To. Paths are absolute.
+type journalStep struct {
+	Op    string      `json:"op"`
+	From  string      `json:"from,omitempty"`
+	To    string      `json:"to"`
+	Check string      `json:"check"`
+	Mode  fs.FileMode `json:"mode,omitempty"` // of a created directory
+}
+
+// unpackJournal is the JSON file next to the home while an unpack runs.
+type unpackJournal struct {
+	Schema  string        `json:"schema"`
+	Home    string        `json:"home"`
+	Staging string        `json:"staging"`
+	Archive string        `json:"archive"`
+	Release string        `json:"release"`
+	Backup  string        `json:"backup"`
+	State   string        `json:"state"`
+	Steps   []journalStep `json:"steps"`
+}
+
+// JournalPath is where the journal of an unpack into home lives: next to
+// the home, on the same filesystem, outside the tree being replaced.
+func JournalPath(home string) string {
+	return filepath.Join(filepath.Dir(home), ".gwup-journal-"+filepath.Base(home)+".json")
+}
+
+// create writes the first version of the journal, failing if one exists:
+// it is also the lock that keeps two unpacks out of the same home.
+func (j *unpackJournal) create() error {
+	data, err := json.MarshalIndent(j, "", "  ")
+	if err != nil {
+		return err
+	}
+	name := JournalPath(j.Home)
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%w: %s exists", ErrUnfinished, name)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = fsyncDir(filepath.Dir(name))
+	}
+	if err != nil {
+		os.Remove(name)
+	}
+	return err
+}
+
+// ErrUnfinished marks a home with the journal of an unpack that did not
+// finish: [Recover] must run first.
+var ErrUnfinished = errors.New("an earlier unpack did not finish (run recover)")
+
+// save writes the journal atomically and durably: temp file, fsync,
+// rename, fsync of the directory.
+func (j *unpackJournal) save() error {
+	data, err := json.MarshalIndent(j, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileDurably(JournalPath(j.Home), data, 0o600)
+}
+
+// writeFileDurably replaces name with data so that a crash leaves either
+// the old or the new content, never a mix.
+func writeFileDurably(name string, data []byte, perm fs.FileMode) error {
+	tmp := name + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, name)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return fsyncDir(filepath.Dir(name))
+}
+
+// fsyncDir makes the entries of a directory (renames, creations) durable.
+func fsyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func readJournal(home string) (*unpackJournal, error) {
+	data, err := os.ReadFile(JournalPath(home))
+	if err != nil {
+		return nil, err
+	}
+	var j unpackJournal
+	if err := json.Unmarshal(data, &j); err != nil {
+		return nil, fmt.Errorf("read journal %s: %w", JournalPath(home), err)
+	}
+	if j.Schema != JournalSchema {
+		return nil, fmt.Errorf("read journal %s: unknown schema %q", JournalPath(home), j.Schema)
+	}
+	return &j, nil
+}
+
+// done reports whether a step has happened, from the disk alone.
+func (s journalStep) done() (bool, error) {
+	probe, wantExists := s.To, true
+	if s.Check == checkFromGone {
+		probe, wantExists = s.From, false
+	}
+	_, err := os.Lstat(probe)
+	switch {
+	case err == nil:
+		return wantExists, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return !wantExists, nil
+	}
+	return false, err
+}
+
+// run performs a step.
+func (s journalStep) run() error {
+	if s.Op == "mkdir" {
+		return os.Mkdir(s.To, s.Mode.Perm()|0o700)
+	}
+	return os.Rename(s.From, s.To)
+}
+
+// undo reverses a step that has happened.
+func (s journalStep) undo() error {
+	if s.Op == "mkdir" {
+		return os.Remove(s.To)
+	}
+	return os.Rename(s.To, s.From)
+}
+
+// rollback undoes, last first, every step that has happened. It stops at
+// the first failure and keeps the journal, so a later Recover can retry.
+func (j *unpackJournal) rollback() error {
+	for i := len(j.Steps) - 1; i >= 0; i-- {
+		s := j.Steps[i]
+		done, err := s.done()
+		if err != nil {
+			return fmt.Errorf("roll back step %d (%s %s): %w", i, s.Op, s.To, err)
+		}
+		if !done {
+			continue
+		}
+		if err := s.undo(); err != nil {
+			return fmt.Errorf("roll back step %d (%s %s): %w", i, s.Op, s.To, err)
+		}
+	}
+	return j.syncHomeDirs()
+}
+
+// syncHomeDirs fsyncs every directory of the home a step changed.
+func (j *unpackJournal) syncHomeDirs() error {
+	var dirs []string
+	for _, s := range j.Steps {
+		for _, p := range []string{s.From, s.To} {
+			if p != "" && isWithin(j.Home, p) {
+				dirs = append(dirs, filepath.Dir(p))
+			}
+		}
+	}
+	slices.Sort(dirs)
+	for _, d := range slices.Compact(dirs) {
+		if err := fsyncDir(d); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("sync %s: %w", d, err)
+		}
+	}
+	return nil
+}
+
+// cleanup removes the staging directory (with the release's replaced files
+// set aside in it) and then the journal.
+func (j *unpackJournal) cleanup() error {
+	if j.Staging != "" {
+		if err := os.RemoveAll(j.Staging); err != nil {
+			return fmt.Errorf("remove staging %s: %w", j.Staging, err)
+		}
+	}
+	os.Remove(JournalPath(j.Home) + ".tmp")
+	if err := os.Remove(JournalPath(j.Home)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove journal: %w", err)
+	}
+	return fsyncDir(filepath.Dir(j.Home))
+}
+
+// Recovery says what [Recover] found and did.
+type Recovery struct {
+	Journal string `json:"journal,omitempty"`
+	// Action is "none" (no unfinished unpack), "finished" (it had committed:
+	// only cleaning up remained) or "rolled-back" (the home is as before it).
+	Action  string `json:"action"`
+	Release string `json:"release,omitempty"` // the release that was being unpacked
+	Backup  string `json:"backup,omitempty"`  // the backup taken before it
+}
+
+// Recover finishes or rolls back an unpack into home that was interrupted
+// (killed, power loss). The CLI calls it before anything else that touches
+// the home and tells the user what it did. Without a journal it does nothing.
+func Recover(ctx context.Context, home string) (*Recovery, error) {
+	if resolved, err := resolveHome(home); err == nil {
+		home = resolved
+	} else if home, err = filepath.Abs(home); err != nil {
+		return nil, fmt.Errorf("recover: %w", err)
+	}
+	j, err := readJournal(home)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &Recovery{Action: "none"}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("recover: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	r := &Recovery{Journal: JournalPath(home), Release: j.Release, Backup: j.Backup}
+	switch j.State {
+	case journalCommitted:
+		r.Action = "finished"
+	case journalPreparing:
+		r.Action = "rolled-back" // nothing in the home had changed yet
+	case journalApplying:
+		if err := j.rollback(); err != nil {
+			return nil, fmt.Errorf("recover %s: %w", home, err)
+		}
+		r.Action = "rolled-back"
+	default:
+		return nil, fmt.Errorf("recover %s: unknown journal state %q", home, j.State)
+	}
+	if err := j.cleanup(); err != nil {
+		return nil, fmt.Errorf("recover %s: %w", home, err)
+	}
+	return r, nil
+}

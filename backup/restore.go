@@ -111,9 +111,16 @@ func Restore(ctx context.Context, fsys afero.Fs, archive string, opts RestoreOpt
 	t := &restorer{into: into, opts: opts}
 	defer t.close()
 
+	torn := map[string]bool{}
+	for _, c := range m.Changed {
+		torn[c] = true
+	}
 	conflicts := 0
 	for _, e := range m.Entries {
 		item := t.plan(e)
+		if torn[e.Path] && (item.Action == ActionWrite || item.Action == ActionOverwrite) {
+			item.Detail = strings.TrimPrefix(item.Detail+"; changed while it was archived: may be a torn copy", "; ")
+		}
 		if item.Action == ActionConflict {
 			conflicts++
 		}

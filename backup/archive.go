@@ -184,7 +184,7 @@ func Save(ctx context.Context, fsys afero.Fs, sel Selection, opts Options) (Resu
 		Unreadable: append([]Unreadable(nil), sel.Unreadable...), Deleted: sel.Deleted,
 		Entries: []Entry{},
 	}
-	if err := writeArchive(ctx, fsys, dest, format, sel, &m); err != nil {
+	if err := writeBackupArchive(ctx, fsys, dest, format, sel, &m); err != nil {
 		return Result{}, err
 	}
 	res.Path, res.Manifest = dest, m
@@ -211,9 +211,9 @@ func resolved(p string) string {
 	return filepath.Join(d, filepath.Base(p))
 }
 
-// writeArchive writes the archive at a temp name and moves it to dest. On
+// writeBackupArchive writes the archive at a temp name and moves it to dest. On
 // any error it removes the temp file and returns the error.
-func writeArchive(ctx context.Context, fsys afero.Fs, dest string, format archiveFormat, sel Selection, m *Manifest) (err error) {
+func writeBackupArchive(ctx context.Context, fsys afero.Fs, dest string, format archiveFormat, sel Selection, m *Manifest) (err error) {
 	dir := filepath.Dir(dest)
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
@@ -367,7 +367,7 @@ func archiveOne(fsys afero.Fs, s Selected, send func(archives.FileInfo) error, m
 	}
 	// Some filesystems hand out a live FileInfo (MemMapFs): freeze it, so the
 	// header, the manifest and the change check all see the opening state.
-	st := snapshot{name: live.Name(), size: live.Size(), mode: live.Mode(), mod: live.ModTime(), sys: live.Sys()}
+	st := frozenInfo{name: live.Name(), size: live.Size(), mode: live.Mode(), mod: live.ModTime(), sys: live.Sys()}
 	if !st.Mode().IsRegular() {
 		return unreadable(fmt.Errorf("not a regular file (%v)", st.Mode().Type()))
 	}
@@ -438,8 +438,8 @@ func (r *hashingReader) Read(p []byte) (int, error) {
 func (r *hashingReader) Stat() (fs.FileInfo, error) { return nil, errors.ErrUnsupported }
 func (r *hashingReader) Close() error               { return nil } // the caller closes the file
 
-// snapshot is a FileInfo frozen at one moment.
-type snapshot struct {
+// frozenInfo is a FileInfo frozen at one moment.
+type frozenInfo struct {
 	name string
 	size int64
 	mode fs.FileMode
@@ -447,12 +447,12 @@ type snapshot struct {
 	sys  any
 }
 
-func (s snapshot) Name() string       { return s.name }
-func (s snapshot) Size() int64        { return s.size }
-func (s snapshot) Mode() fs.FileMode  { return s.mode }
-func (s snapshot) ModTime() time.Time { return s.mod }
-func (s snapshot) IsDir() bool        { return s.mode.IsDir() }
-func (s snapshot) Sys() any           { return s.sys }
+func (s frozenInfo) Name() string       { return s.name }
+func (s frozenInfo) Size() int64        { return s.size }
+func (s frozenInfo) Mode() fs.FileMode  { return s.mode }
+func (s frozenInfo) ModTime() time.Time { return s.mod }
+func (s frozenInfo) IsDir() bool        { return s.mode.IsDir() }
+func (s frozenInfo) Sys() any           { return s.sys }
 
 // secondsInfo rounds mtimes down to whole seconds, the precision common to
 // tar and zip, so the archive, the manifest and a restore all agree.

@@ -381,3 +381,16 @@ func TestSaveRefusesHomeThroughSymlink(t *testing.T) {
 		}
 	}
 }
+
+// TestSaveFileVanishes: a file deleted between selection and archiving is
+// reported, and the rest is saved.
+func TestSaveFileVanishes(t *testing.T) {
+	fsys := loadMemHome(t)
+	sel, err := Select(context.Background(), fsys, install(memHome), SelectOptions{})
+	must(t, err)
+	gone := memHome + "/conf/jaas-config.xml"
+	must(t, fsys.Remove(gone))
+	must(t, fsys.MkdirAll("/backups", 0o700))
+	res, err := Save(context.Background(), fsys, sel, Options{Output: "/backups/b.tar.gz"})
+	checkIncomplete(t, fsys, res, err, gone)
+}

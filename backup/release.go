@@ -58,6 +58,10 @@ func openArchive(ctx context.Context, fsys afero.Fs, name string) (afero.File, a
 		return nil, nil, nil, fmt.Errorf("open archive %s: %w: %w", name, errCorruptStart, err)
 	}
 	ex, ok := format.(archives.Extractor)
+	if _, compressed := format.(archives.Compression); !ok && compressed {
+		f.Close()
+		return nil, nil, nil, fmt.Errorf("open archive %s: %w: compressed stream without a readable archive inside (truncated or damaged?)", name, errCorruptStart)
+	}
 	if !ok {
 		f.Close()
 		return nil, nil, nil, fmt.Errorf("open archive %s: %w", name, ErrNotArchive)
@@ -120,6 +124,24 @@ func (g guardedFile) ReadAt(p []byte, off int64) (int, error) {
 		return 0, fmt.Errorf("read %s at %d: negative offset", g.Name(), off)
 	}
 	return g.File.ReadAt(p, off)
+}
+
+// firstZipEntry returns the name in the local header at the start of a zip
+// file, "" when there is none. A zip reader trusts the central directory at
+// the end of the file; in a truncated zip that can be the directory of a jar
+// stored inside it, which then reads as a valid archive of its own. The
+// first local header tells the two apart.
+func firstZipEntry(f afero.File) string {
+	var hdr [30]byte
+	if _, err := f.ReadAt(hdr[:], 0); err != nil || string(hdr[:4]) != "PK\x03\x04" {
+		return ""
+	}
+	n := int(hdr[26]) | int(hdr[27])<<8
+	name := make([]byte, n)
+	if _, err := f.ReadAt(name, 30); err != nil {
+		return ""
+	}
+	return string(name)
 }
 
 // cleanEntryName turns an archive entry name into a slash path without

@@ -41,9 +41,9 @@ import (
 	"github.com/spf13/afero"
 )
 
-// ErrConflict is returned when files on the disk differ from the backup and
+// ErrRestoreConflict is returned when files on the disk differ from the backup and
 // Force was not given; nothing was written.
-var ErrConflict = errors.New("files differ from the backup (use force to overwrite)")
+var ErrRestoreConflict = errors.New("files differ from the backup (use force to overwrite)")
 
 // ErrRefused is returned, after everything else was restored, when some
 // entries were not restored because writing them would leave the home (a
@@ -87,7 +87,7 @@ type RestoreResult struct {
 
 // Restore restores archive into opts.Into; see the file comment for the
 // rules. Errors: a *VerifyError or ErrNoManifest for a bad archive,
-// ErrConflict when files differ and Force is not set (nothing written),
+// ErrRestoreConflict when files differ and Force is not set (nothing written),
 // ErrRefused when unsafe entries were skipped (the rest written).
 func Restore(ctx context.Context, fsys afero.Fs, archive string, opts RestoreOptions) (RestoreResult, error) {
 	rep, err := Verify(ctx, fsys, archive, VerifyOptions{})
@@ -111,16 +111,23 @@ func Restore(ctx context.Context, fsys afero.Fs, archive string, opts RestoreOpt
 	t := &restorer{into: into, opts: opts}
 	defer t.close()
 
+	torn := map[string]bool{}
+	for _, c := range m.Changed {
+		torn[c] = true
+	}
 	conflicts := 0
 	for _, e := range m.Entries {
 		item := t.plan(e)
+		if torn[e.Path] && (item.Action == ActionWrite || item.Action == ActionOverwrite) {
+			item.Detail = strings.TrimPrefix(item.Detail+"; changed while it was archived: may be a torn copy", "; ")
+		}
 		if item.Action == ActionConflict {
 			conflicts++
 		}
 		res.Items = append(res.Items, item)
 	}
 	if conflicts > 0 {
-		return res, fmt.Errorf("restore into %s: %d file(s): %w", into, conflicts, ErrConflict)
+		return res, fmt.Errorf("restore into %s: %d file(s): %w", into, conflicts, ErrRestoreConflict)
 	}
 	if opts.DryRun {
 		return res, refusedError(res)
@@ -240,7 +247,7 @@ func (t *restorer) plan(e Entry) RestoreItem {
 		item.Action, item.Detail = ActionRefused, "unsafe name"
 		return item
 	}
-	if e.IsLink() && !strings.HasPrefix(e.Path, OutsidePrefix) && !linkStaysInside(e.Path, e.Link) {
+	if e.IsLink() && !strings.HasPrefix(e.Path, OutsidePrefix) && !linkInsideHome(e.Path, e.Link) {
 		item.Action, item.Detail = ActionRefused, fmt.Sprintf("symlink to %q leaves the home", e.Link)
 		return item
 	}
@@ -272,9 +279,9 @@ func (t *restorer) plan(e Entry) RestoreItem {
 	return item
 }
 
-// linkStaysInside reports whether a symlink at name (slash, relative to the
+// linkInsideHome reports whether a symlink at name (slash, relative to the
 // home) pointing to target resolves inside the home, lexically.
-func linkStaysInside(name, target string) bool {
+func linkInsideHome(name, target string) bool {
 	if filepath.IsAbs(target) {
 		return false
 	}

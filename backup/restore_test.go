@@ -63,8 +63,8 @@ func TestRestoreConflicts(t *testing.T) {
 	must(t, os.Remove(jaas))
 
 	res, err := Restore(ctx, fsys, archive, RestoreOptions{})
-	if !errors.Is(err, ErrConflict) {
-		t.Fatalf("err %v, want ErrConflict", err)
+	if !errors.Is(err, ErrRestoreConflict) {
+		t.Fatalf("err %v, want ErrRestoreConflict", err)
 	}
 	a := actions(res)
 	if a["conf/keystore.pw"] != ActionConflict || a["conf/jaas-config.xml"] != ActionWrite || a["conf/gateway-config.xml"] != ActionUnchanged {

@@ -143,7 +143,7 @@ func (s *selector) chooseMethod() error {
 	case s.opts.Against != nil:
 		s.sel.Method, s.ref = MethodAgainst, shippedIndex(s.opts.Against)
 	default:
-		rec, err := ReadShipped(s.fsys, s.home)
+		rec, err := readShippedRecord(s.fsys, s.home)
 		switch {
 		case err == nil:
 			s.sel.Method, s.ref = MethodShipped, shippedIndex(&rec)
@@ -157,8 +157,8 @@ func (s *selector) chooseMethod() error {
 	return nil
 }
 
-// ReadShipped reads HOME/.gwup-shipped.json; fs.ErrNotExist when absent.
-func ReadShipped(fsys afero.Fs, home string) (Shipped, error) {
+// readShippedRecord reads HOME/.gwup-shipped.json; fs.ErrNotExist when absent.
+func readShippedRecord(fsys afero.Fs, home string) (Shipped, error) {
 	name := filepath.Join(home, ShippedName)
 	data, err := afero.ReadFile(fsys, name)
 	if err != nil {

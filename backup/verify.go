@@ -177,10 +177,18 @@ func readEntries(ctx context.Context, fsys afero.Fs, archive string, rep *Report
 	defer f.Close()
 	seen := map[string]seenEntry{}
 	var manifest []byte
+	firstZip := ""
+	if _, ok := ex.(archives.Zip); ok {
+		firstZip = firstZipEntry(f)
+	}
+	firstSeen := firstZip == ""
 	current, last := "", "" // the entry being read and the last one read, for naming a broken stream
 	err = ex.Extract(ctx, r, func(ctx context.Context, fi archives.FileInfo) error {
 		rep.Entries++
 		current = fi.NameInArchive
+		if fi.NameInArchive == firstZip {
+			firstSeen = true
+		}
 		name, nerr := cleanEntryName(fi.NameInArchive)
 		if nerr != nil || name == "" {
 			rep.Differences = append(rep.Differences, Difference{Entry: fi.NameInArchive, Kind: DiffUnsafe})
@@ -233,6 +241,11 @@ func readEntries(ctx context.Context, fsys afero.Fs, archive string, rep *Report
 			where = "start of archive"
 		}
 		rep.Differences = append(rep.Differences, Difference{Entry: where, Kind: DiffCorrupt, Detail: err.Error()})
+	}
+	if err == nil && !firstSeen {
+		rep.Differences = append(rep.Differences, Difference{Entry: firstZip, Kind: DiffCorrupt,
+			Detail: "the zip directory does not list the file's first entry (truncated, or the directory of a nested zip)"})
+		return nil, nil, nil
 	}
 	return seen, manifest, nil
 }

@@ -327,3 +327,27 @@ func TestVerifyBigDamaged(t *testing.T) {
 		}
 	}
 }
+
+func TestVerifyDamagedZipAndZstd(t *testing.T) {
+	for _, ext := range []string{".zip", ".tar.zst"} {
+		fsys := loadMemHome(t)
+		sel, err := Select(context.Background(), fsys, install(memHome), SelectOptions{All: true})
+		must(t, err)
+		_, err = Save(context.Background(), fsys, sel, Options{Output: "/b" + ext})
+		must(t, err)
+		good, err := afero.ReadFile(fsys, "/b"+ext)
+		must(t, err)
+		for _, at := range []int{len(good) / 4, len(good) / 2} {
+			data := bytes.Clone(good)
+			data[at] ^= 0x08
+			must(t, afero.WriteFile(fsys, "/d"+ext, data, 0o600))
+			if _, err := Verify(context.Background(), fsys, "/d"+ext, VerifyOptions{}); !errors.Is(err, ErrVerify) {
+				t.Errorf("%s flipped at %d: err %v, want ErrVerify", ext, at, err)
+			}
+			must(t, afero.WriteFile(fsys, "/d"+ext, good[:at], 0o600))
+			if _, err := Verify(context.Background(), fsys, "/d"+ext, VerifyOptions{}); !errors.Is(err, ErrVerify) {
+				t.Errorf("%s truncated at %d: err %v, want ErrVerify", ext, at, err)
+			}
+		}
+	}
+}

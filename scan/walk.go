@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/spf13/afero"
 )
@@ -344,7 +345,7 @@ func (w *walker) visit(t dirTask, children []dirTask) []dirTask {
 	if w.visited != nil && !w.markVisited(t.realPath()) {
 		return children // reached twice, e.g. a root also reached by a link
 	}
-	f, err := w.fsys.Open(t.path)
+	f, err := openDir(w.fsys, t.path)
 	if err != nil {
 		w.unreadable.add(gapUnreadable, t.path, errText(err))
 		return children
@@ -552,6 +553,27 @@ func (w *walker) excludedBy(p, name string) string {
 	return ""
 }
 
+// openDirFlags are the flags directories are opened with. On Linux,
+// os.Open of a file it does not know to be non-blocking spends four fcntl
+// calls setting O_NONBLOCK and clearing it again around its (failing) attempt
+// to register the descriptor with the poller; opening with O_NONBLOCK skips
+// them, which is a third of the system calls per directory. A directory read
+// is not affected by the flag.
+var openDirFlags = func() int {
+	if runtime.GOOS == "linux" {
+		return os.O_RDONLY | syscall.O_NONBLOCK
+	}
+	return os.O_RDONLY
+}()
+
+// openDir opens a directory for reading through fsys.
+func openDir(fsys afero.Fs, name string) (afero.File, error) {
+	if openDirFlags == os.O_RDONLY {
+		return fsys.Open(name)
+	}
+	return fsys.OpenFile(name, openDirFlags, 0)
+}
+
 // readDirFunc returns a function that reads the next batch of entries of
 // the directory f, calls handle for each, and returns io.EOF at the end.
 // *os.File (afero.OsFs) has ReadDir, which takes each entry's type from the
@@ -561,13 +583,19 @@ func readDirFunc(f afero.File) func(handle func(string, fs.FileMode)) error {
 	type dirEntryReader interface {
 		ReadDir(n int) ([]fs.DirEntry, error)
 	}
+	if bp, ok := f.(*afero.BasePathFile); ok {
+		f = bp.File // --sysroot: the *os.File is inside
+	}
 	if rd, ok := f.(dirEntryReader); ok {
 		return func(handle func(string, fs.FileMode)) error {
 			entries, err := rd.ReadDir(readBatch)
 			for _, e := range entries {
 				handle(e.Name(), e.Type())
 			}
-			if err == nil && len(entries) == 0 {
+			// (*os.File).ReadDir returns fewer entries than asked only
+			// at the end: stopping here saves a getdents call per
+			// directory that would only say "no more".
+			if err == nil && len(entries) < readBatch {
 				err = io.EOF
 			}
 			return err

@@ -31,6 +31,13 @@ func newRecordingFs(fsys afero.Fs) *recordingFs {
 	return &recordingFs{Fs: fsys, opened: map[string]int{}}
 }
 
+func (r *recordingFs) OpenFile(name string, flag int, perm os.FileMode) (afero.File, error) {
+	if flag&(os.O_WRONLY|os.O_RDWR|os.O_CREATE) != 0 {
+		return r.Fs.OpenFile(name, flag, perm)
+	}
+	return r.Open(name)
+}
+
 func (r *recordingFs) Open(name string) (afero.File, error) {
 	r.mu.Lock()
 	r.opened[name]++
@@ -171,6 +178,9 @@ func TestFindHomesExcludePrunes(t *testing.T) {
 	}
 	if want := []string{"/opt/gw"}; !slices.Equal(paths(got), want) {
 		t.Errorf("homes = %q, want %q", paths(got), want)
+	}
+	if len(fsys.openedUnder("/srv/app")) == 0 {
+		t.Fatal("/srv/app was not opened: the recording is broken")
 	}
 	for _, pruned := range []string{"/opt/cache", "/srv/app/node_modules", "/home/bob/backups"} {
 		if opened := fsys.openedUnder(pruned); len(opened) > 0 {
@@ -386,6 +396,13 @@ func TestFindHomesHugeDirectories(t *testing.T) {
 type faultyFs struct {
 	afero.Fs
 	denied, broken map[string]bool
+}
+
+func (f faultyFs) OpenFile(name string, flag int, perm os.FileMode) (afero.File, error) {
+	if flag&(os.O_WRONLY|os.O_RDWR|os.O_CREATE) != 0 {
+		return f.Fs.OpenFile(name, flag, perm)
+	}
+	return f.Open(name)
 }
 
 func (f faultyFs) Open(name string) (afero.File, error) {

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rogpeppe/go-internal/txtar"
+
 	"github.com/kaazing-tools/gwup/scan"
 )
 
@@ -226,6 +228,29 @@ func TestReadBannerReadError(t *testing.T) {
 	}
 }
 
+// fixtureFiles returns the files of the release fixtures whose name
+// contains part, to seed the fuzz targets.
+func fixtureFiles(f *testing.F, part string) []txtar.File {
+	f.Helper()
+	names, err := filepath.Glob("../testdata/release/*.txtar")
+	if err != nil || len(names) == 0 {
+		f.Fatalf("no release fixtures: %v", err)
+	}
+	var files []txtar.File
+	for _, name := range names {
+		a, err := txtar.ParseFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, file := range a.Files {
+			if strings.Contains("/"+file.Name, part) {
+				files = append(files, file)
+			}
+		}
+	}
+	return files
+}
+
 // FuzzReadBanner checks that no input panics and that a banner found always
 // carries a version that parses.
 func FuzzReadBanner(f *testing.F) {
@@ -235,6 +260,9 @@ func FuzzReadBanner(f *testing.F) {
 		"INFO  Kaazing WebSocket Gateway - JMS Edition (4.0.7.596)\n",
 	} {
 		f.Add([]byte(s))
+	}
+	for _, file := range fixtureFiles(f, "/log/") {
+		f.Add(file.Data)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		version, line, ok, err := scan.ReadBanner(bytes.NewReader(data), int64(len(data)))

@@ -340,3 +340,30 @@ func benchmarkReadBanner(b *testing.B, junk string) {
 		b.ReportMetric(float64(theirs)/float64(ours), "tac+grep/ReadBanner")
 	}
 }
+
+// Lines longer than any banner are skipped without being kept in memory,
+// wherever they sit relative to the read blocks and to the banners.
+func TestReadBannerLongLines(t *testing.T) {
+	fake := func(n int) string { // a too-long line that ends like a banner
+		return strings.Repeat("x", n) + " Kaazing Gateway (9.9.9)"
+	}
+	tests := []struct {
+		name, content, want string
+	}{
+		{"long line after the banner", banner5015 + "\n" + fake(100<<10) + "\n", "5.0.0.15"},
+		{"long last line without newline", banner5015 + "\n" + fake(100<<10), "5.0.0.15"},
+		{"banner after a long line", fake(100<<10) + "\n" + banner562 + "\n", "5.6.2"},
+		{"banner between long lines", fake(300<<10) + "\n" + banner562 + "\n" + fake(600<<10) + "\n", "5.6.2"},
+		{"long line is the whole file", fake(1 << 20), ""},
+		{"line just short enough", strings.Repeat(" ", 16<<10-len(banner562)-1) + banner562 + "\n", "5.6.2"},
+	}
+	for _, tt := range tests {
+		for _, shift := range []int{0, 1, 7, 4096, 100 << 10} {
+			content := tt.content + strings.Repeat("\n", shift)
+			version, _, ok, err := scan.ReadBanner(strings.NewReader(content), int64(len(content)))
+			if err != nil || ok != (tt.want != "") || version != tt.want {
+				t.Errorf("%s, shifted by %d: ReadBanner = %q, %v, %v, want %q", tt.name, shift, version, ok, err, tt.want)
+			}
+		}
+	}
+}

@@ -70,8 +70,14 @@ func readBanner(r io.ReaderAt, size, limit int64, blockSize int) (version, line 
 		}
 		n := min(int64(len(block)), pos)
 		pos -= n
-		if _, err := r.ReadAt(block[:n], pos); err != nil && !errors.Is(err, io.EOF) {
+		got, err := r.ReadAt(block[:n], pos)
+		if err != nil && !errors.Is(err, io.EOF) {
 			return "", "", false, fmt.Errorf("read banner at offset %d: %w", pos, err)
+		}
+		if int64(got) < n {
+			// The log shrank (rotated or truncated) while being read: what
+			// is left in block is stale, so stop rather than misread it.
+			return "", "", false, fmt.Errorf("read banner at offset %d: log shorter than %d bytes: %w", pos, size, io.ErrUnexpectedEOF)
 		}
 		buf = append(append(buf[:0], block[:n]...), carry...)
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -365,5 +366,16 @@ func TestReadBannerLongLines(t *testing.T) {
 				t.Errorf("%s, shifted by %d: ReadBanner = %q, %v, %v, want %q", tt.name, shift, version, ok, err, tt.want)
 			}
 		}
+	}
+}
+
+// A log truncated under the reader (logrotate's copytruncate) is an error,
+// not a banner misread from stale bytes.
+func TestReadBannerTruncatedWhileReading(t *testing.T) {
+	content := banner562 + "\n" + junkLines(10)
+	r := strings.NewReader(content)
+	_, _, ok, err := scan.ReadBanner(r, int64(len(content))+1000)
+	if ok || !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("ReadBanner past the end = %v, %v, want io.ErrUnexpectedEOF", ok, err)
 	}
 }

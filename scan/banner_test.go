@@ -199,6 +199,7 @@ func TestReadBannerHugeLogIsFast(t *testing.T) {
 	if elapsed > time.Second {
 		t.Errorf("ReadBanner on a 2 GB log took %v, want it to read only the tail", elapsed)
 	}
+	t.Logf("banner 4 KiB before the end of a 2 GB log found in %v", elapsed)
 }
 
 // A banner further back than the scan limit is not searched for, and the

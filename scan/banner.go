@@ -70,8 +70,14 @@ func readBanner(r io.ReaderAt, size, limit int64, blockSize int) (version, line 
 		}
 		n := min(int64(len(block)), pos)
 		pos -= n
-		if _, err := r.ReadAt(block[:n], pos); err != nil && !errors.Is(err, io.EOF) {
+		got, err := r.ReadAt(block[:n], pos)
+		if err != nil && !errors.Is(err, io.EOF) {
 			return "", "", false, fmt.Errorf("read banner at offset %d: %w", pos, err)
+		}
+		if int64(got) < n {
+			// The log shrank (rotated or truncated) while being read: what
+			// is left in block is stale, so stop rather than misread it.
+			return "", "", false, fmt.Errorf("read banner at offset %d: log shorter than %d bytes: %w", pos, size, io.ErrUnexpectedEOF)
 		}
 		buf = append(append(buf[:0], block[:n]...), carry...)
 
@@ -112,21 +118,49 @@ func keepCarry(carry, part []byte, dropping bool) ([]byte, bool) {
 	return append(carry[:0], part...), false
 }
 
-// lastBanner returns the last banner among the complete lines of text.
+// lastBanner returns the last banner among the complete lines of text. It
+// looks only at the lines holding "gateway" and finds them with a forward
+// substring search, the fastest there is: in a log where no line is a
+// banner, a block costs little more than one pass of bytes.Index.
 func lastBanner(text []byte) (version, line string, ok bool) {
-	for len(text) > 0 {
-		i := bytes.LastIndexByte(text, '\n')
-		l := text[i+1:]
-		if i < 0 {
-			text = text[:0]
-		} else {
-			text = text[:i]
+	var found []byte
+	lower, upper := indexFrom(text, 0, "ateway"), indexFrom(text, 0, "ATEWAY")
+	for lower >= 0 || upper >= 0 {
+		i := lower
+		if i < 0 || upper >= 0 && upper < i {
+			i = upper
 		}
-		if v, ok := parseBanner(l); ok {
-			return v, cleanLine(l), true
+		start := bytes.LastIndexByte(text[:i], '\n') + 1
+		end := len(text)
+		if j := bytes.IndexByte(text[i:], '\n'); j >= 0 {
+			end = i + j
+		}
+		if v, isBanner := parseBanner(text[start:end]); isBanner {
+			version, found, ok = v, text[start:end], true
+		}
+		if lower >= 0 && lower < end {
+			lower = indexFrom(text, end, "ateway")
+		}
+		if upper >= 0 && upper < end {
+			upper = indexFrom(text, end, "ATEWAY")
 		}
 	}
-	return "", "", false
+	if !ok {
+		return "", "", false
+	}
+	return version, cleanLine(found), true
+}
+
+// indexFrom is the index of the first sep in text at or after from, or -1.
+func indexFrom(text []byte, from int, sep string) int {
+	if from >= len(text) {
+		return -1
+	}
+	i := bytes.Index(text[from:], []byte(sep))
+	if i < 0 {
+		return -1
+	}
+	return from + i
 }
 
 // parseBanner returns the version of a banner line.

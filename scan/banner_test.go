@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rogpeppe/go-internal/txtar"
 
 	"github.com/kaazing-tools/gwup/scan"
 )
@@ -195,6 +199,7 @@ func TestReadBannerHugeLogIsFast(t *testing.T) {
 	if elapsed > time.Second {
 		t.Errorf("ReadBanner on a 2 GB log took %v, want it to read only the tail", elapsed)
 	}
+	t.Logf("banner 4 KiB before the end of a 2 GB log found in %v", elapsed)
 }
 
 // A banner further back than the scan limit is not searched for, and the
@@ -225,6 +230,29 @@ func TestReadBannerReadError(t *testing.T) {
 	}
 }
 
+// fixtureFiles returns the files of the release fixtures whose name
+// contains part, to seed the fuzz targets.
+func fixtureFiles(f *testing.F, part string) []txtar.File {
+	f.Helper()
+	names, err := filepath.Glob("../testdata/release/*.txtar")
+	if err != nil || len(names) == 0 {
+		f.Fatalf("no release fixtures: %v", err)
+	}
+	var files []txtar.File
+	for _, name := range names {
+		a, err := txtar.ParseFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, file := range a.Files {
+			if strings.Contains("/"+file.Name, part) {
+				files = append(files, file)
+			}
+		}
+	}
+	return files
+}
+
 // FuzzReadBanner checks that no input panics and that a banner found always
 // carries a version that parses.
 func FuzzReadBanner(f *testing.F) {
@@ -234,6 +262,9 @@ func FuzzReadBanner(f *testing.F) {
 		"INFO  Kaazing WebSocket Gateway - JMS Edition (4.0.7.596)\n",
 	} {
 		f.Add([]byte(s))
+	}
+	for _, file := range fixtureFiles(f, "/log/") {
+		f.Add(file.Data)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		version, line, ok, err := scan.ReadBanner(bytes.NewReader(data), int64(len(data)))
@@ -250,4 +281,102 @@ func FuzzReadBanner(f *testing.F) {
 			t.Fatalf("ReadBanner found %q in %q: %v", version, line, err)
 		}
 	})
+}
+
+// BenchmarkReadBanner times ReadBanner on a 50 MB log whose only banner is
+// on its first line (the worst case within the scan limit) against the
+// standard way to find the last match of a file, tac | grep -m1, and
+// reports the ratio (tac+grep time / ReadBanner time); ns/op and MB/s are
+// those of ReadBanner alone. "5.x" lines never say "gateway"; "4.x" lines
+// all do (their logger is com.kaazing.gateway...), so every line is looked at.
+func BenchmarkReadBanner(b *testing.B) {
+	line4 := "2016-03-30 21:02:34,648 INFO  com.kaazing.gateway.server.transport.nio.AbstractNioAcceptor [main] Bound to resource: tcp://172.17.0.3:8000\n"
+	for _, bench := range []struct{ name, junk string }{
+		{"5.x", junkLines(1000)},
+		{"4.x", strings.Repeat(line4, 1000)},
+	} {
+		b.Run(bench.name, func(b *testing.B) { benchmarkReadBanner(b, bench.junk) })
+	}
+}
+
+func benchmarkReadBanner(b *testing.B, junk string) {
+	tacPath, errTac := exec.LookPath("tac")
+	_, errGrep := exec.LookPath("grep")
+	name := filepath.Join(b.TempDir(), "error.log")
+	var buf bytes.Buffer
+	buf.WriteString(banner562 + "\n")
+	for buf.Len() < 50<<20 {
+		buf.WriteString(junk)
+	}
+	if err := os.WriteFile(name, buf.Bytes(), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	b.SetBytes(int64(buf.Len()))
+
+	var ours, theirs time.Duration
+	for b.Loop() {
+		start := time.Now()
+		version, _, ok, err := scan.ReadBanner(f, int64(buf.Len()))
+		ours += time.Since(start)
+		if err != nil || !ok || version != "5.6.2" {
+			b.Fatalf("ReadBanner = %q, %v, %v", version, ok, err)
+		}
+		if errTac != nil || errGrep != nil {
+			continue
+		}
+		b.StopTimer()
+		start = time.Now()
+		out, err := exec.Command("sh", "-c", tacPath+` "$1" | grep -m1 -E 'Kaazing .*Gateway \(' `, "sh", name).Output()
+		theirs += time.Since(start)
+		if err != nil || !strings.Contains(string(out), "(5.6.2)") {
+			b.Fatalf("tac | grep = %q, %v", out, err)
+		}
+		b.StartTimer()
+	}
+	if theirs > 0 {
+		b.ReportMetric(float64(theirs)/float64(ours), "tac+grep/ReadBanner")
+	}
+}
+
+// Lines longer than any banner are skipped without being kept in memory,
+// wherever they sit relative to the read blocks and to the banners.
+func TestReadBannerLongLines(t *testing.T) {
+	fake := func(n int) string { // a too-long line that ends like a banner
+		return strings.Repeat("x", n) + " Kaazing Gateway (9.9.9)"
+	}
+	tests := []struct {
+		name, content, want string
+	}{
+		{"long line after the banner", banner5015 + "\n" + fake(100<<10) + "\n", "5.0.0.15"},
+		{"long last line without newline", banner5015 + "\n" + fake(100<<10), "5.0.0.15"},
+		{"banner after a long line", fake(100<<10) + "\n" + banner562 + "\n", "5.6.2"},
+		{"banner between long lines", fake(300<<10) + "\n" + banner562 + "\n" + fake(600<<10) + "\n", "5.6.2"},
+		{"long line is the whole file", fake(1 << 20), ""},
+		{"line just short enough", strings.Repeat(" ", 16<<10-len(banner562)-1) + banner562 + "\n", "5.6.2"},
+	}
+	for _, tt := range tests {
+		for _, shift := range []int{0, 1, 7, 4096, 100 << 10} {
+			content := tt.content + strings.Repeat("\n", shift)
+			version, _, ok, err := scan.ReadBanner(strings.NewReader(content), int64(len(content)))
+			if err != nil || ok != (tt.want != "") || version != tt.want {
+				t.Errorf("%s, shifted by %d: ReadBanner = %q, %v, %v, want %q", tt.name, shift, version, ok, err, tt.want)
+			}
+		}
+	}
+}
+
+// A log truncated under the reader (logrotate's copytruncate) is an error,
+// not a banner misread from stale bytes.
+func TestReadBannerTruncatedWhileReading(t *testing.T) {
+	content := banner562 + "\n" + junkLines(10)
+	r := strings.NewReader(content)
+	_, _, ok, err := scan.ReadBanner(r, int64(len(content))+1000)
+	if ok || !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("ReadBanner past the end = %v, %v, want io.ErrUnexpectedEOF", ok, err)
+	}
 }

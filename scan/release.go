@@ -251,6 +251,27 @@ func regularFile(fsys afero.Fs, name string, entry fs.FileInfo) (fs.FileInfo, bo
 	return info, true
 }
 
+// installerLogDir is where the Linux installers put the logs (the javadoc of
+// the 5.x server.api Gateway class: "logs /var/log/kaazing/").
+const installerLogDir = "/var/log/kaazing"
+
+// LogDirs lists the log directories beyond home/log that a Gateway of this
+// layout started with these -D properties writes to, for [ReadRelease]:
+// GATEWAY_LOG_DIRECTORY when set (the gateway resolves a relative one
+// against its working directory: make it absolute first when the process is
+// known; ReadRelease resolves what is left against the home), and
+// /var/log/kaazing for an installer home.
+func LogDirs(layout Layout, defines map[string]string) []string {
+	var dirs []string
+	if d := strings.TrimSpace(defines["GATEWAY_LOG_DIRECTORY"]); d != "" {
+		dirs = append(dirs, d)
+	}
+	if layout == LayoutInstaller {
+		dirs = append(dirs, installerLogDir)
+	}
+	return dirs
+}
+
 // logDirectories is home/log followed by logDirs (relative ones resolved
 // against home), cleaned and without repeats.
 func logDirectories(home string, logDirs []string) []string {

@@ -522,3 +522,22 @@ func TestReadReleaseCorpus(t *testing.T) {
 		})
 	}
 }
+
+func TestLogDirs(t *testing.T) {
+	tests := []struct {
+		layout  scan.Layout
+		defines map[string]string
+		want    []string
+	}{
+		{scan.LayoutArchive, nil, nil},
+		{scan.LayoutInstaller, nil, []string{"/var/log/kaazing"}},
+		{scan.LayoutArchive, map[string]string{"GATEWAY_LOG_DIRECTORY": "/srv/app/log"}, []string{"/srv/app/log"}},
+		{scan.LayoutInstaller, map[string]string{"GATEWAY_LOG_DIRECTORY": " logs "}, []string{"logs", "/var/log/kaazing"}},
+		{scan.LayoutDocker, map[string]string{"GATEWAY_LOG_DIRECTORY": ""}, nil},
+	}
+	for _, tt := range tests {
+		if got := scan.LogDirs(tt.layout, tt.defines); !slices.Equal(got, tt.want) {
+			t.Errorf("LogDirs(%s, %v) = %q, want %q", tt.layout, tt.defines, got, tt.want)
+		}
+	}
+}

@@ -291,3 +291,22 @@ func (v Version) Matches(prefix Version) bool {
 	}
 	return slices.Equal(v.parts[:prefix.n], prefix.parts[:prefix.n])
 }
+
+// MarshalText renders v as its String, so that a Version in JSON output is
+// the plain release number ("" for the zero Version).
+func (v Version) MarshalText() ([]byte, error) { return []byte(v.String()), nil }
+
+// UnmarshalText parses text with [ParseVersion]; empty text is the zero
+// Version.
+func (v *Version) UnmarshalText(text []byte) error {
+	if len(text) == 0 {
+		*v = Version{}
+		return nil
+	}
+	w, err := ParseVersion(string(text))
+	if err != nil {
+		return err
+	}
+	*v = w
+	return nil
+}

@@ -1,9 +1,14 @@
 package scan_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/rogpeppe/go-internal/txtar"
 
 	"github.com/kaazing-tools/gwup/scan"
 )
@@ -185,6 +190,19 @@ func FuzzParseVersion(f *testing.F) {
 	} {
 		f.Add(s)
 	}
+	// And every version the release fixtures expect.
+	names, _ := filepath.Glob("../testdata/release/*.txtar")
+	for _, name := range names {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, field := range strings.Fields(string(txtar.Parse(data).Comment)) {
+			if field != "" && field[0] >= '0' && field[0] <= '9' || strings.HasSuffix(field, "SNAPSHOT") {
+				f.Add(field)
+			}
+		}
+	}
 	f.Fuzz(func(t *testing.T, s string) {
 		v, err := scan.ParseVersion(s)
 		if err != nil {
@@ -205,4 +223,26 @@ func FuzzParseVersion(f *testing.F) {
 			t.Fatalf("%q does not match itself", s)
 		}
 	})
+}
+
+func TestVersionJSON(t *testing.T) {
+	type doc struct {
+		Release scan.Version `json:"release"`
+		Line    scan.Version `json:"line"`
+	}
+	in := doc{Release: mustVersion(t, "4.0.9.383")}
+	data, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(data), `{"release":"4.0.9.383","line":""}`; got != want {
+		t.Errorf("json.Marshal = %s, want %s", got, want)
+	}
+	var out doc
+	if err := json.Unmarshal(data, &out); err != nil || out != in {
+		t.Errorf("json.Unmarshal(%s) = %+v, %v, want %+v", data, out, err, in)
+	}
+	if err := json.Unmarshal([]byte(`{"release":"4.0.09"}`), &out); err == nil || !strings.Contains(err.Error(), `"4.0.09"`) {
+		t.Errorf("json.Unmarshal of a bad version: error %v, want one naming it", err)
+	}
 }

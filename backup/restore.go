@@ -269,6 +269,10 @@ func (t *restorer) plan(e Entry) RestoreItem {
 	}
 	same, why := sameOnDisk(root, rel, e, false)
 	switch {
+	case same && !e.IsLink() && !sameMode(root, rel, e):
+		// The content is the backup's, only the permissions moved: putting
+		// them back loses nothing, so it needs no force.
+		item.Action, item.Detail = ActionOverwrite, "mode differs (content equal)"
 	case same:
 		item.Action = ActionUnchanged
 	case t.opts.Force:
@@ -277,6 +281,12 @@ func (t *restorer) plan(e Entry) RestoreItem {
 		item.Action, item.Detail = ActionConflict, why
 	}
 	return item
+}
+
+// sameMode reports whether the file at rel has the permission bits of e.
+func sameMode(root *os.Root, rel string, e Entry) bool {
+	fi, err := root.Lstat(rel)
+	return err == nil && fi.Mode().Perm() == e.Mode.Perm()
 }
 
 // linkInsideHome reports whether a symlink at name (slash, relative to the

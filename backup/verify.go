@@ -129,8 +129,13 @@ func Verify(ctx context.Context, fsys afero.Fs, archive string, opts VerifyOptio
 		return rep, err
 	}
 	if manifestData == nil {
-		if len(rep.Differences) > 0 {
-			return rep, &VerifyError{Archive: archive, Differences: rep.Differences}
+		// A damaged archive may have lost its manifest: say what broke. An
+		// intact one without a manifest (directory entries are normal in
+		// other tools' archives) is simply not a gwup backup.
+		for _, d := range rep.Differences {
+			if d.Kind != DiffExtra || d.Detail != "directory" {
+				return rep, &VerifyError{Archive: archive, Differences: rep.Differences}
+			}
 		}
 		return rep, fmt.Errorf("verify %s: %w", archive, ErrNoManifest)
 	}

@@ -38,6 +38,7 @@ described in docs/report.md); diagnostics go to stderr, prefixed "gwup:".
 			backupCommand(),
 			verifyCommand(),
 			restoreCommand(),
+			unpackCommand(),
 		},
 	}
 	for _, c := range app.Commands {

@@ -267,7 +267,7 @@ func runRestore(cCtx *cli.Context) error {
 		}
 	}
 	switch {
-	case errors.Is(err, backup.ErrConflict):
+	case errors.Is(err, backup.ErrRestoreConflict):
 		return &hintError{err: err, hint: "look at the files marked above; rerun with --force to overwrite them, or --dry-run to see the plan"}
 	case errors.Is(err, backup.ErrNoManifest):
 		return &hintError{err: err, hint: "gwup restores only archives written by gwup backup"}

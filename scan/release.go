@@ -466,17 +466,30 @@ func kindRank(k EvidenceKind) int {
 }
 
 // parsedEvidence is a piece of evidence with its version parsed; a namespace
-// may give a range of release lines ("5.1-5.2"), held in lo..hi.
+// gives a release line or a range of them ("5.1-5.2", "5.2.3+", "pre-3.0"),
+// held in lo..hi.
 type parsedEvidence struct {
 	Evidence
 	v      Version // a single version; zero for a range or none
-	lo, hi Version // the range of a namespace
+	lo, hi Version // the range of a namespace; a zero end is open
+	ranged bool    // lo..hi was parsed
 }
 
-// parseRange parses "5.1-5.2" (two versions joined by a dash) or one version.
+// parseRange parses the release lines a config namespace implies (see
+// NamespaceReleaseLine): one version ("4.0"), two joined by a dash
+// ("5.1-5.2"), an open end ("5.2.3+": 5.2.3 and later) or an open start
+// ("pre-3.0": before 3.0). A zero lo or hi is an open end.
 func parseRange(s string) (lo, hi Version, ok bool) {
 	if v, err := ParseVersion(s); err == nil {
 		return v, v, true
+	}
+	if rest, found := strings.CutSuffix(s, "+"); found {
+		v, err := ParseVersion(rest)
+		return v, Version{}, err == nil
+	}
+	if rest, found := strings.CutPrefix(s, "pre-"); found {
+		v, err := ParseVersion(rest)
+		return Version{}, v, err == nil
 	}
 	for i := strings.IndexByte(s, '-'); i >= 0; i = nextDash(s, i) {
 		a, errA := ParseVersion(s[:i])
@@ -528,7 +541,7 @@ func BestRelease(ev []Evidence) (release, edition string, problems []Problem) {
 	for _, e := range ev {
 		p := parsedEvidence{Evidence: e}
 		if e.Kind == EvidenceNamespace {
-			p.lo, p.hi, _ = parseRange(e.Version)
+			p.lo, p.hi, p.ranged = parseRange(e.Version)
 			if p.lo == p.hi {
 				p.v = p.lo
 			}
@@ -574,7 +587,7 @@ func bestEdition(all []parsedEvidence) string {
 func unknownRelease(all []parsedEvidence, edition string) Problem {
 	msg := "release unknown: no jar manifest, startup banner, folder name or README gives a version"
 	for _, e := range all {
-		if e.Kind == EvidenceNamespace && !e.lo.IsZero() {
+		if e.Kind == EvidenceNamespace && e.ranged {
 			msg += fmt.Sprintf("; the config namespace (%s) says release line %s", e.Path, e.Version)
 			break
 		}

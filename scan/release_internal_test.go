@@ -129,13 +129,17 @@ func TestParseRange(t *testing.T) {
 		{"5.1-5.2", "5.1", "5.2"},
 		{"5.2.3-5.6.2", "5.2.3", "5.6.2"},
 		{"5.6.0-RC001", "5.6.0-RC001", "5.6.0-RC001"},
+		{"5.2.3+", "5.2.3", ""},
+		{"pre-3.0", "", "3.0"},
 		{"5.2-5.1", "", ""},
+		{"pre-", "", ""},
+		{"+", "", ""},
 		{"dragonfire", "", ""},
 		{"", "", ""},
 	}
 	for _, tt := range tests {
 		lo, hi, ok := parseRange(tt.in)
-		if ok != (tt.lo != "") || lo.String() != tt.lo || hi.String() != tt.hi {
+		if ok != (tt.lo != "" || tt.hi != "") || lo.String() != tt.lo || hi.String() != tt.hi {
 			t.Errorf("parseRange(%q) = %s, %s, %v, want %q, %q", tt.in, lo, hi, ok, tt.lo, tt.hi)
 		}
 	}

@@ -316,6 +316,11 @@ func TestBestRelease(t *testing.T) {
 		{"namespace range contains release", []scan.Evidence{ev(manifest, "5.2.1", ""), ev(ns, "5.1-5.2", "")}, "5.2.1", "", nil},
 		{"namespace newer than release", []scan.Evidence{ev(manifest, "5.0.1.52", ""), ev(ns, "5.1-5.2", "")}, "5.0.1.52", "", []string{"release-evidence-conflict"}},
 		{"namespace newer than 4.0", []scan.Evidence{ev(folder, "4.0.7", "JMS"), ev(ns, "5.0", "")}, "4.0.7", "JMS", []string{"release-evidence-conflict"}},
+		{"2016/06 namespace on 5.6.2", []scan.Evidence{ev(manifest, "5.6.2", ""), ev(ns, "5.2.3+", "")}, "5.6.2", "", nil},
+		{"2016/06 namespace on 5.2.1", []scan.Evidence{ev(manifest, "5.2.1", ""), ev(ns, "5.2.3+", "")}, "5.2.1", "", []string{"release-evidence-conflict"}},
+		{"2016/06 namespace on a 5.2 README", []scan.Evidence{ev(readme, "5.2", ""), ev(ns, "5.2.3+", "")}, "5.2", "", nil},
+		{"pre-3.0 namespace on 4.0.7", []scan.Evidence{ev(folder, "4.0.7", ""), ev(ns, "pre-3.0", "")}, "4.0.7", "", nil},
+		{"open namespace only", []scan.Evidence{ev(ns, "5.2.3+", "")}, "", "", []string{"release-unknown"}},
 		{"garbage versions are ignored", []scan.Evidence{ev(manifest, "${project.version}", ""), ev(folder, "5.6.2", "")}, "5.6.2", "", nil},
 		{"snapshot", []scan.Evidence{ev(manifest, "develop-SNAPSHOT", "Community"), ev(banner, "develop-SNAPSHOT", "")}, "develop-SNAPSHOT", "Community", nil},
 	}
@@ -333,6 +338,17 @@ func TestBestRelease(t *testing.T) {
 				t.Errorf("BestRelease = %q, %q, %v, want %q, %q, %v", release, edition, keys, tt.wantRelease, tt.wantEdition, tt.wantProblems)
 			}
 		})
+	}
+}
+
+// Without a version, the release-unknown problem still says what the
+// namespace tells.
+func TestBestReleaseUnknownNamesNamespace(t *testing.T) {
+	for _, line := range []string{"5.2.3+", "pre-3.0", "5.1-5.2"} {
+		_, _, problems := scan.BestRelease([]scan.Evidence{{Kind: scan.EvidenceNamespace, Path: "/gw/conf/gateway-config.xml", Version: line}})
+		if len(problems) != 1 || !strings.Contains(problems[0].Message, line) {
+			t.Errorf("BestRelease(namespace %s) problems = %v, want release-unknown naming the line", line, problems)
+		}
 	}
 }
 

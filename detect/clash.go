@@ -200,7 +200,20 @@ func Clashes(installs []scan.Install, live scan.Live, hosts map[string][]string)
 		}
 	}
 	remediate(clashes, installs, live)
+	if clashes == nil {
+		clashes = []Clash{} // JSON [] rather than null
+	}
 	return clashes
+}
+
+// proto normalises a protocol name: lower case, "" meaning tcp (every
+// Gateway scheme but udp:// is carried over TCP).
+func proto(p string) string {
+	p = strings.ToLower(strings.TrimSpace(p))
+	if p == "" {
+		return "tcp"
+	}
+	return p
 }
 
 type protoPort struct {
@@ -221,14 +234,14 @@ func pairClashes(a, b scan.Install, hosts map[string][]string) []Clash {
 	nameA, nameB := installName(a), installName(b)
 	for _, la := range a.Listeners {
 		for _, lb := range b.Listeners {
-			if la.Port <= 0 || la.Port != lb.Port || !strings.EqualFold(la.Proto, lb.Proto) {
+			if la.Port <= 0 || la.Port != lb.Port || proto(la.Proto) != proto(lb.Proto) {
 				continue
 			}
 			verdict, reason := overlap(bindHost(la), bindHost(lb), hosts)
 			if verdict == overlapNo {
 				continue
 			}
-			pp := protoPort{strings.ToLower(la.Proto), la.Port}
+			pp := protoPort{proto(la.Proto), la.Port}
 			c := byPort[pp]
 			if c == nil {
 				c = &Clash{Kind: ClashInstalls, Proto: pp.proto, Port: pp.port, Homes: []string{nameA, nameB}, Possible: true}
@@ -279,7 +292,7 @@ func liveClashes(in scan.Install, installs []scan.Install, live scan.Live, hosts
 	index := map[string]int{}
 	for _, l := range in.Listeners {
 		for _, s := range live.Sockets {
-			if l.Port <= 0 || s.Port != l.Port || !strings.EqualFold(s.Proto, l.Proto) {
+			if l.Port <= 0 || s.Port != l.Port || proto(s.Proto) != proto(l.Proto) {
 				continue
 			}
 			switch {
@@ -297,7 +310,7 @@ func liveClashes(in scan.Install, installs []scan.Install, live scan.Live, hosts
 			i, ok := index[key]
 			if !ok {
 				sock := s
-				out = append(out, Clash{Kind: ClashLive, Proto: strings.ToLower(l.Proto), Port: l.Port,
+				out = append(out, Clash{Kind: ClashLive, Proto: proto(l.Proto), Port: l.Port,
 					Homes: []string{name}, HeldBy: &sock, Possible: true})
 				i = len(out) - 1
 				index[key] = i
@@ -350,7 +363,7 @@ func heldByOtherInstall(s scan.Socket, self scan.Install, installs []scan.Instal
 			continue
 		}
 		for _, l := range other.Listeners {
-			if l.Port == s.Port && strings.EqualFold(l.Proto, s.Proto) {
+			if l.Port == s.Port && proto(l.Proto) == proto(s.Proto) {
 				return true
 			}
 		}
@@ -418,11 +431,11 @@ func remediate(clashes []Clash, installs []scan.Install, live scan.Live) {
 	used := map[protoPort]bool{}
 	for _, in := range installs {
 		for _, l := range in.Listeners {
-			used[protoPort{strings.ToLower(l.Proto), l.Port}] = true
+			used[protoPort{proto(l.Proto), l.Port}] = true
 		}
 	}
 	for _, s := range live.Sockets {
-		used[protoPort{strings.ToLower(s.Proto), s.Port}] = true
+		used[protoPort{proto(s.Proto), s.Port}] = true
 	}
 	byName := map[string]scan.Install{}
 	for _, in := range installs {

@@ -108,6 +108,18 @@ func TestClashesBetweenInstalls(t *testing.T) {
 			[]scan.Install{inst(a, "4.0.9", scan.StateStopped, lis("tcp", "0.0.0.0", 3478, ca, 10)),
 				inst(b, "5.6.2", scan.StateStopped, lis("udp", "0.0.0.0", 3478, cb, 20))},
 			nil},
+		{"proto names are normalised",
+			[]scan.Install{inst(a, "4.0.9", scan.StateStopped, lis("", "0.0.0.0", 8000, ca, 10)),
+				inst(b, "5.6.2", scan.StateStopped, lis("TCP", "0.0.0.0", 8000, cb, 20))},
+			[]string{"installs tcp/8000 false " + b + ":8002"}},
+		{"IPv6 wildcard and an IPv4 address",
+			[]scan.Install{inst(a, "4.0.9", scan.StateStopped, lis("tcp", "::", 8000, ca, 10)),
+				inst(b, "5.6.2", scan.StateStopped, lis("tcp", "10.0.0.6", 8000, cb, 20))},
+			[]string{"installs tcp/8000 false " + b + ":8002"}},
+		{"different IPv6 addresses",
+			[]scan.Install{inst(a, "4.0.9", scan.StateStopped, lis("tcp", "2001:db8::1", 8000, ca, 10)),
+				inst(b, "5.6.2", scan.StateStopped, lis("tcp", "2001:db8::2", 8000, cb, 20))},
+			nil},
 		{"different literal IPs",
 			[]scan.Install{inst(a, "4.0.9", scan.StateStopped, lis("tcp", "10.0.0.5", 8000, ca, 10)),
 				inst(b, "5.6.2", scan.StateStopped, lis("tcp", "10.0.0.6", 8000, cb, 20))},
@@ -296,5 +308,34 @@ func TestClashesLiveOtherInstall(t *testing.T) {
 	want := []string{"installs tcp/8000 false " + b + ":8002"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Clashes = %q, want %q", got, want)
+	}
+}
+
+// TestClashesBareConfigs: configuration files given alone have no home and
+// are named by their path.
+func TestClashesBareConfigs(t *testing.T) {
+	bare := func(file string, l scan.Listener) scan.Install {
+		return scan.Install{Layout: scan.LayoutConfig, Config: &scan.Config{Path: file}, Listeners: []scan.Listener{l}}
+	}
+	installs := []scan.Install{
+		bare("/srv/a.xml", lis("tcp", "0.0.0.0", 8000, "/srv/a.xml", 5)),
+		bare("/srv/b.xml", lis("tcp", "0.0.0.0", 8000, "/srv/b.xml", 6)),
+	}
+	live := scan.Live{Available: true, Sockets: []scan.Socket{{Proto: "tcp", Host: "0.0.0.0", Port: 8000, Inode: 9, PID: 42}}}
+	cs := Clashes(installs, live, nil)
+	var got []string
+	for _, c := range cs {
+		got = append(got, clashSummary(c)+" "+strings.Join(c.Homes, ","))
+	}
+	want := []string{
+		"installs tcp/8000 false /srv/b.xml:8002 /srv/a.xml,/srv/b.xml",
+		"live tcp/8000 false /srv/a.xml:8003 /srv/a.xml",
+		"live tcp/8000 false /srv/b.xml:8004 /srv/b.xml",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Clashes =\n %q\nwant\n %q", got, want)
+	}
+	if !strings.HasPrefix(cs[1].Remediation.Message, "stop pid 42, or change") {
+		t.Errorf("remediation = %q", cs[1].Remediation.Message)
 	}
 }

@@ -112,6 +112,26 @@ func ParseWaiver(s string) (Waiver, error) {
 	return w, nil
 }
 
+// ParseWaivers reads a waiver file: one ParseWaiver value per line, blank
+// lines and "#" comments ignored, so that a fleet can keep its accepted
+// findings, with their reasons and dates, next to its hosts. Errors name the
+// line.
+func ParseWaivers(data []byte) ([]Waiver, error) {
+	var out []Waiver
+	for i, line := range strings.Split(string(data), "\n") {
+		line, _, _ = strings.Cut(line, "#")
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		w, err := ParseWaiver(line)
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %w", i+1, err)
+		}
+		out = append(out, w)
+	}
+	return out, nil
+}
+
 // Input is everything Analyze looks at.
 type Input struct {
 	Installs []scan.Install

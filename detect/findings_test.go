@@ -457,3 +457,15 @@ func FuzzOverlap(f *testing.F) {
 		}
 	})
 }
+
+func TestParseWaivers(t *testing.T) {
+	file := "# accepted on 2026-11-28 by ops\nport-clash@until=2027-01-31   # old and new side by side until cut-over\n\n\r\nscan-problem\r\n"
+	got, err := ParseWaivers([]byte(file))
+	want := []Waiver{{Key: "port-clash", Until: day}, {Key: "scan-problem"}}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("ParseWaivers = %+v, %v; want %+v", got, err, want)
+	}
+	if _, err := ParseWaivers([]byte("port-clash\nBad Key\n")); err == nil || !strings.Contains(err.Error(), "line 2") {
+		t.Errorf("ParseWaivers(bad line 2) error = %v, want one naming line 2", err)
+	}
+}

@@ -316,9 +316,6 @@ func procIsFakeLink(fsys afero.Fs, name string) bool {
 // what the command line says: home, configuration, -D properties.
 func procGateway(fsys afero.Fs, pid int, argv []string) (Process, bool) {
 	proc := Process{PID: pid, Argv: argv, Defines: map[string]string{}}
-	if cwd, err := procReadlink(fsys, procPath(pid, "cwd")); err == nil && path.IsAbs(cwd) {
-		proc.Cwd = cwd
-	}
 	isGateway := false
 	var classpath []string
 	var config string
@@ -344,6 +341,12 @@ func procGateway(fsys afero.Fs, pid int, argv []string) (Process, bool) {
 				proc.Defines[name] = value
 			}
 		}
+	}
+	if !isGateway && len(classpath) == 0 {
+		return Process{}, false // most processes: not even a JVM with a classpath
+	}
+	if cwd, err := procReadlink(fsys, procPath(pid, "cwd")); err == nil && path.IsAbs(cwd) {
+		proc.Cwd = cwd
 	}
 	libHome := ""
 	for _, entry := range classpath {

@@ -3,7 +3,9 @@ package scan
 import (
 	"context"
 	"io/fs"
+	"path"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/spf13/afero"
@@ -103,6 +105,7 @@ func Scan(ctx context.Context, fsys afero.Fs, opts Options) (Result, error) {
 		}
 		res.Installs = append(res.Installs, Inspect(fsys, h, res.Live, res.Host, opts.Defines))
 	}
+	slices.SortFunc(res.Installs, func(a, b Install) int { return strings.Compare(a.Home, b.Home) })
 	return res, nil
 }
 
@@ -120,12 +123,24 @@ func Inspect(fsys afero.Fs, h Home, live Live, hostname string, cli map[string]s
 
 	launch, probs := ReadLaunch(fsys, h.Path)
 	in.Problems = append(in.Problems, probs...)
+	// Logs: home/log, plus GATEWAY_LOG_DIRECTORY as the start script or the
+	// running process sets it (a relative one is relative to the process's
+	// working directory). /var/log/kaazing is not read: installer homes of
+	// several releases share it, so its banner says nothing about one home.
 	var logDirs []string
 	if launch.LogDir != "" {
 		logDirs = append(logDirs, launch.LogDir)
 	}
-	if proc != nil && proc.Defines["GATEWAY_LOG_DIRECTORY"] != "" {
-		logDirs = append(logDirs, proc.Defines["GATEWAY_LOG_DIRECTORY"])
+	if proc != nil {
+		for _, d := range LogDirs(h.Layout, proc.Defines) {
+			if d == installerLogDir {
+				continue
+			}
+			if !path.IsAbs(d) && proc.Cwd != "" {
+				d = path.Join(proc.Cwd, d)
+			}
+			logDirs = append(logDirs, d)
+		}
 	}
 	evidence, probs := ReadRelease(fsys, h.Path, logDirs)
 	in.Problems = append(in.Problems, probs...)

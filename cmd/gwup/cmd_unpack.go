@@ -262,7 +262,7 @@ func writeUnpackFindings(w io.Writer, findings []detect.Finding) {
 func writePlan(w io.Writer, p *backup.UnpackPlan) error {
 	ew := &errWriter{w: w}
 	ew.printf("plan: unpack %s (%s %s, top folder %s) over %s\n", p.Archive, orDash(p.Release.Edition), p.Release.Version, p.TopFolder, p.Home)
-	ew.printf("user changes: %s (%s); conffiles: %s\n", p.Reference, p.Method, p.Conffiles)
+	ew.printf("user changes: %s\nconffiles: %s\n", p.Method, p.Conffiles)
 	counts := map[backup.Fate]int{}
 	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
 	for _, f := range p.Files {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -172,10 +171,10 @@ func runUnpack(cCtx *cli.Context) error {
 		}{res, clashes})
 	}
 	writeUnpackResult(w, res)
+	if len(clashes) > 0 {
+		fmt.Fprintf(w, "\nPORT CLASHES between the two homes (they cannot run together until one changes):\n")
+	}
 	for _, c := range clashes {
-		if len(clashes) > 0 {
-			fmt.Fprintf(w, "\nPORT CLASHES between the two homes (they cannot run together until one changes):\n")
-		}
 		writeClash(&errWriter{w: w}, c)
 	}
 	return nil
@@ -324,5 +323,3 @@ func writeUnpackResult(w io.Writer, r *backup.UnpackResult) {
 		ew.printf("  to roll back: %s\n", r.Rollback)
 	}
 }
-
-var _ = errors.New

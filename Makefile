@@ -21,20 +21,30 @@ demo: build
 test:
 	$(GO) test -count=1 ./...
 
-# bench runs the benchmarks that time gwup against standard tools (find, fd,
-# tar, pigz) on generated trees and print the ratios.
+# bench runs the benchmarks that time gwup against the standard tools on
+# generated trees (find and fd for the walk, tar and pigz for backup and
+# unpack, ss for live state) and report the ratios as custom metrics; the
+# micro-benchmarks (config parsing, banner reading) report ns/op.
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
+	$(GO) test -run '^$$' -bench 'BenchmarkFindHomes' -benchtime 1x -timeout 60m ./scan
+	$(GO) test -run '^$$' -bench 'BenchmarkParseConfig|BenchmarkReadBanner|BenchmarkReadLiveVsSS' ./scan
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./backup
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
 
+# fuzz-smoke runs every fuzz target briefly (FUZZTIME each); the seed corpora
+# also run in every plain 'make test'.
+FUZZTIME ?= 5s
+FUZZ := scan:FuzzParseVersion scan:FuzzReadBanner scan:FuzzBannerDirections scan:FuzzParseManifest \
+	scan:FuzzParseConfig scan:FuzzParseScript scan:FuzzReadMounts scan:FuzzParseNetTable \
+	detect:FuzzParseWaiver detect:FuzzOverlap detect:FuzzPlanUpgrade \
+	backup:FuzzParseManifest backup:FuzzVerify backup:FuzzReadRelease backup:FuzzEntryGuard backup:FuzzManifest
 fuzz-smoke:
-	$(GO) test -run '^$$' -fuzz '^FuzzParseVersion$$' -fuzztime 10s ./scan
-	$(GO) test -run '^$$' -fuzz '^FuzzReadBanner$$' -fuzztime 10s ./scan
-	$(GO) test -run '^$$' -fuzz '^FuzzParseConfig$$' -fuzztime 10s ./scan
+	@for t in $(FUZZ); do pkg=$${t%%:*}; fn=$${t##*:}; \
+	  echo "fuzz $$pkg $$fn"; $(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) ./$$pkg || exit 1; done
 
 clean:
 	rm -rf bin

@@ -159,13 +159,15 @@ type walker struct {
 	mountAt   map[string]Mount // the topmost mount at each mount point
 	rootReals map[string]bool  // real paths of the roots, each walked once on its own
 
-	// The shared LIFO work stack. LIFO makes the walk depth-first, which
-	// keeps the stack as small as the tree is deep times its fan-out.
+	// The shared LIFO work stack, fed by busy workers when others are
+	// idle. LIFO makes the walk depth-first, which keeps the stacks as
+	// small as the tree is deep times its fan-out.
 	mu      sync.Mutex
 	cond    *sync.Cond
 	stack   []dirTask
-	pending int // tasks on the stack or being read
 	stopped bool
+	pending atomic.Int64 // tasks on any stack or being read
+	idle    atomic.Int32 // workers waiting in take
 
 	dirs       atomic.Int64
 	progressMu sync.Mutex
@@ -278,7 +280,7 @@ func (w *walker) runPool(tasks []dirTask) {
 	}
 	w.mu.Lock()
 	w.stack = append(w.stack[:0], tasks...)
-	w.pending = len(tasks)
+	w.pending.Store(int64(len(tasks)))
 	w.stopped = false
 	w.mu.Unlock()
 
@@ -297,41 +299,76 @@ func (w *walker) runPool(tasks []dirTask) {
 	wg.Wait()
 }
 
-// work is one worker: pop a directory, read it, push its subdirectories,
-// until the stack is empty and nobody is reading (pending == 0).
+// work is one worker. It walks depth-first from a stack of its own, which
+// costs no locking and no waking of other goroutines; only when another
+// worker is idle does it give away the older half of its stack (the
+// shallowest directories, the biggest pieces of work) through the shared
+// stack. Handing every directory through a shared queue made the runtime
+// spend more time passing goroutines between threads than reading.
 func (w *walker) work() {
-	var children []dirTask
-	busy := false
+	var local, children []dirTask
 	for {
-		w.mu.Lock()
-		if busy {
-			w.stack = append(w.stack, children...)
-			w.pending += len(children) - 1
-			if w.pending == 0 || len(children) > 1 {
-				w.cond.Broadcast()
+		if len(local) == 0 {
+			t, ok := w.take()
+			if !ok {
+				return
 			}
+			local = append(local, t)
 		}
-		for len(w.stack) == 0 && w.pending > 0 && !w.stopped {
-			w.cond.Wait()
+		if w.ctx.Err() != nil {
+			return
 		}
-		if w.stopped || w.pending == 0 {
+		t := local[len(local)-1]
+		local = local[:len(local)-1]
+		children = w.visit(t, children[:0])
+		local = append(local, children...)
+		if w.pending.Add(int64(len(children)-1)) == 0 {
+			w.mu.Lock()
+			w.cond.Broadcast() // all done: wake the idle to leave
 			w.mu.Unlock()
 			return
 		}
-		t := w.stack[len(w.stack)-1]
-		w.stack = w.stack[:len(w.stack)-1]
-		w.mu.Unlock()
-
-		children = w.visit(t, children[:0])
-		busy = true
+		if len(local) > 1 && w.idle.Load() > 0 {
+			local = w.share(local)
+		}
 	}
 }
 
-// push queues tasks from the middle of a visit (a huge directory).
+// take waits for a task on the shared stack; false means the walk is over
+// (nothing pending) or stopped.
+func (w *walker) take() (dirTask, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.idle.Add(1)
+	defer w.idle.Add(-1)
+	for len(w.stack) == 0 && w.pending.Load() > 0 && !w.stopped {
+		w.cond.Wait()
+	}
+	if w.stopped || len(w.stack) == 0 {
+		return dirTask{}, false
+	}
+	t := w.stack[len(w.stack)-1]
+	w.stack = w.stack[:len(w.stack)-1]
+	return t, true
+}
+
+// share moves the older half of a worker's stack to the shared one.
+func (w *walker) share(local []dirTask) []dirTask {
+	k := len(local) / 2
+	w.mu.Lock()
+	w.stack = append(w.stack, local[:k]...)
+	w.mu.Unlock()
+	w.cond.Broadcast()
+	n := copy(local, local[k:])
+	return local[:n]
+}
+
+// push queues tasks from the middle of a visit (a huge directory) on the
+// shared stack.
 func (w *walker) push(tasks []dirTask) {
 	w.mu.Lock()
 	w.stack = append(w.stack, tasks...)
-	w.pending += len(tasks)
+	w.pending.Add(int64(len(tasks)))
 	w.mu.Unlock()
 	w.cond.Broadcast()
 }

@@ -27,7 +27,8 @@ type WalkOptions struct {
 	Roots []string
 	// Exclude are globs (path.Match) matched against the absolute,
 	// slash-separated path of a directory AND its base name; matching
-	// directories are pruned, never opened.
+	// directories are pruned, never opened. A followed link is also pruned
+	// when the real path it leads to matches.
 	Exclude []string
 	// OneFileSystem keeps the walk on the mount of each root: a directory
 	// that is the mount point of another mount (per Mounts) is not entered.
@@ -35,7 +36,12 @@ type WalkOptions struct {
 	// FollowSymlinks follows symlinked directories. Each directory is then
 	// walked once, under the first path that reaches it (real paths first,
 	// then symlinks in sorted order), and links back into a walked tree are
-	// recorded as loops or duplicates instead of being walked again.
+	// recorded as loops or duplicates instead of being walked again. A
+	// directory's identity is its resolved real path, which the walk knows
+	// for free; the set of them grows with the tree, so this mode costs
+	// memory that the default one does not. Without it, every symlink to a
+	// directory is recorded in Coverage.Skipped ("symlink not followed");
+	// links to files and dangling links are ignored.
 	FollowSymlinks bool
 	// Mounts come from ReadMounts. Mount points of pseudo-filesystems (proc,
 	// sysfs, ... see IsPseudoFS) are never entered; without Mounts nothing is
@@ -57,7 +63,11 @@ const (
 	maxUnreadable     = 1000
 )
 
-// Kinds of gaps; the reason of a gap starts with its kind.
+// Kinds of gaps. The Reason of a skipped gap starts with its kind
+// ("excluded by node_modules", "pseudo-filesystem proc", "other filesystem
+// xfs /dev/vdb1", "symlink loop: points to its ancestor /opt", ...); the
+// Reason of an unreadable one is the failed operation and its cause
+// ("open: permission denied").
 const (
 	gapExcluded   = "excluded"
 	gapPseudoFS   = "pseudo-filesystem"
@@ -75,7 +85,8 @@ const (
 	// flushChildren is how many subdirectories of one directory are held back
 	// before they are queued. They are held back so that a recognised home is
 	// not entered; past this many, the home question is settled with IsHome
-	// right away (a Gateway home has a dozen subdirectories, not thousands).
+	// right away (a Gateway home has a dozen subdirectories, not thousands)
+	// and the rest are queued on the shared stack for any worker to take.
 	flushChildren = 4096
 	// progressEvery is how many directories pass between Progress calls.
 	progressEvery = 4096
@@ -91,9 +102,18 @@ const (
 // ctx is cancelled, in which case the walk stops promptly, and what was found
 // so far is returned with ctx.Err().
 //
-// On a real disk (afero.OsFs) the walk reads directories with
-// (*os.File).ReadDir, which takes entry types from the directory itself
-// without an lstat per entry, and reads several directories at a time.
+// On a real disk (afero.OsFs, also under ReadOnlyFs and BasePathFs) the walk
+// reads directories with (*os.File).ReadDir, which takes entry types from
+// the directory itself without an lstat per entry, and reads several
+// directories at a time (2*GOMAXPROCS workers). A directory is only examined
+// with IsHome when it has entries named conf and lib, so the walk costs no
+// more system calls per directory than find.
+//
+// Coverage.DirsVisited counts the directories opened. Roots keep the order
+// given, cleaned, each once; a root that is missing is Unreadable, one that
+// is the same directory as an earlier root (through a symlink) is Skipped.
+// Mount points are compared with the real paths of directories, so Mounts
+// must be in the same namespace as fsys.
 func FindHomes(ctx context.Context, fsys afero.Fs, opts WalkOptions) ([]Home, Coverage, error) {
 	for _, r := range opts.Roots {
 		if !filepath.IsAbs(r) && !path.IsAbs(filepath.ToSlash(r)) {

@@ -27,7 +27,8 @@ type WalkOptions struct {
 	Roots []string
 	// Exclude are globs (path.Match) matched against the absolute,
 	// slash-separated path of a directory AND its base name; matching
-	// directories are pruned, never opened.
+	// directories are pruned, never opened. A followed link is also pruned
+	// when the real path it leads to matches.
 	Exclude []string
 	// OneFileSystem keeps the walk on the mount of each root: a directory
 	// that is the mount point of another mount (per Mounts) is not entered.
@@ -35,7 +36,12 @@ type WalkOptions struct {
 	// FollowSymlinks follows symlinked directories. Each directory is then
 	// walked once, under the first path that reaches it (real paths first,
 	// then symlinks in sorted order), and links back into a walked tree are
-	// recorded as loops or duplicates instead of being walked again.
+	// recorded as loops or duplicates instead of being walked again. A
+	// directory's identity is its resolved real path, which the walk knows
+	// for free; the set of them grows with the tree, so this mode costs
+	// memory that the default one does not. Without it, every symlink to a
+	// directory is recorded in Coverage.Skipped ("symlink not followed");
+	// links to files and dangling links are ignored.
 	FollowSymlinks bool
 	// Mounts come from ReadMounts. Mount points of pseudo-filesystems (proc,
 	// sysfs, ... see IsPseudoFS) are never entered; without Mounts nothing is
@@ -57,7 +63,11 @@ const (
 	maxUnreadable     = 1000
 )
 
-// Kinds of gaps; the reason of a gap starts with its kind.
+// Kinds of gaps. The Reason of a skipped gap starts with its kind
+// ("excluded by node_modules", "pseudo-filesystem proc", "other filesystem
+// xfs /dev/vdb1", "symlink loop: points to its ancestor /opt", ...); the
+// Reason of an unreadable one is the failed operation and its cause
+// ("open: permission denied").
 const (
 	gapExcluded   = "excluded"
 	gapPseudoFS   = "pseudo-filesystem"
@@ -75,7 +85,8 @@ const (
 	// flushChildren is how many subdirectories of one directory are held back
 	// before they are queued. They are held back so that a recognised home is
 	// not entered; past this many, the home question is settled with IsHome
-	// right away (a Gateway home has a dozen subdirectories, not thousands).
+	// right away (a Gateway home has a dozen subdirectories, not thousands)
+	// and the rest are queued on the shared stack for any worker to take.
 	flushChildren = 4096
 	// progressEvery is how many directories pass between Progress calls.
 	progressEvery = 4096
@@ -91,9 +102,18 @@ const (
 // ctx is cancelled, in which case the walk stops promptly, and what was found
 // so far is returned with ctx.Err().
 //
-// On a real disk (afero.OsFs) the walk reads directories with
-// (*os.File).ReadDir, which takes entry types from the directory itself
-// without an lstat per entry, and reads several directories at a time.
+// On a real disk (afero.OsFs, also under ReadOnlyFs and BasePathFs) the walk
+// reads directories with (*os.File).ReadDir, which takes entry types from
+// the directory itself without an lstat per entry, and reads several
+// directories at a time (2*GOMAXPROCS workers). A directory is only examined
+// with IsHome when it has entries named conf and lib, so the walk costs no
+// more system calls per directory than find.
+//
+// Coverage.DirsVisited counts the directories opened. Roots keep the order
+// given, cleaned, each once; a root that is missing is Unreadable, one that
+// is the same directory as an earlier root (through a symlink) is Skipped.
+// Mount points are compared with the real paths of directories, so Mounts
+// must be in the same namespace as fsys.
 func FindHomes(ctx context.Context, fsys afero.Fs, opts WalkOptions) ([]Home, Coverage, error) {
 	for _, r := range opts.Roots {
 		if !filepath.IsAbs(r) && !path.IsAbs(filepath.ToSlash(r)) {
@@ -159,13 +179,15 @@ type walker struct {
 	mountAt   map[string]Mount // the topmost mount at each mount point
 	rootReals map[string]bool  // real paths of the roots, each walked once on its own
 
-	// The shared LIFO work stack. LIFO makes the walk depth-first, which
-	// keeps the stack as small as the tree is deep times its fan-out.
+	// The shared LIFO work stack, fed by busy workers when others are
+	// idle. LIFO makes the walk depth-first, which keeps the stacks as
+	// small as the tree is deep times its fan-out.
 	mu      sync.Mutex
 	cond    *sync.Cond
 	stack   []dirTask
-	pending int // tasks on the stack or being read
 	stopped bool
+	pending atomic.Int64 // tasks on any stack or being read
+	idle    atomic.Int32 // workers waiting in take
 
 	dirs       atomic.Int64
 	progressMu sync.Mutex
@@ -278,7 +300,7 @@ func (w *walker) runPool(tasks []dirTask) {
 	}
 	w.mu.Lock()
 	w.stack = append(w.stack[:0], tasks...)
-	w.pending = len(tasks)
+	w.pending.Store(int64(len(tasks)))
 	w.stopped = false
 	w.mu.Unlock()
 
@@ -297,41 +319,76 @@ func (w *walker) runPool(tasks []dirTask) {
 	wg.Wait()
 }
 
-// work is one worker: pop a directory, read it, push its subdirectories,
-// until the stack is empty and nobody is reading (pending == 0).
+// work is one worker. It walks depth-first from a stack of its own, which
+// costs no locking and no waking of other goroutines; only when another
+// worker is idle does it give away the older half of its stack (the
+// shallowest directories, the biggest pieces of work) through the shared
+// stack. Handing every directory through a shared queue made the runtime
+// spend more time passing goroutines between threads than reading.
 func (w *walker) work() {
-	var children []dirTask
-	busy := false
+	var local, children []dirTask
 	for {
-		w.mu.Lock()
-		if busy {
-			w.stack = append(w.stack, children...)
-			w.pending += len(children) - 1
-			if w.pending == 0 || len(children) > 1 {
-				w.cond.Broadcast()
+		if len(local) == 0 {
+			t, ok := w.take()
+			if !ok {
+				return
 			}
+			local = append(local, t)
 		}
-		for len(w.stack) == 0 && w.pending > 0 && !w.stopped {
-			w.cond.Wait()
+		if w.ctx.Err() != nil {
+			return
 		}
-		if w.stopped || w.pending == 0 {
+		t := local[len(local)-1]
+		local = local[:len(local)-1]
+		children = w.visit(t, children[:0])
+		local = append(local, children...)
+		if w.pending.Add(int64(len(children)-1)) == 0 {
+			w.mu.Lock()
+			w.cond.Broadcast() // all done: wake the idle to leave
 			w.mu.Unlock()
 			return
 		}
-		t := w.stack[len(w.stack)-1]
-		w.stack = w.stack[:len(w.stack)-1]
-		w.mu.Unlock()
-
-		children = w.visit(t, children[:0])
-		busy = true
+		if len(local) > 1 && w.idle.Load() > 0 {
+			local = w.share(local)
+		}
 	}
 }
 
-// push queues tasks from the middle of a visit (a huge directory).
+// take waits for a task on the shared stack; false means the walk is over
+// (nothing pending) or stopped.
+func (w *walker) take() (dirTask, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.idle.Add(1)
+	defer w.idle.Add(-1)
+	for len(w.stack) == 0 && w.pending.Load() > 0 && !w.stopped {
+		w.cond.Wait()
+	}
+	if w.stopped || len(w.stack) == 0 {
+		return dirTask{}, false
+	}
+	t := w.stack[len(w.stack)-1]
+	w.stack = w.stack[:len(w.stack)-1]
+	return t, true
+}
+
+// share moves the older half of a worker's stack to the shared one.
+func (w *walker) share(local []dirTask) []dirTask {
+	k := len(local) / 2
+	w.mu.Lock()
+	w.stack = append(w.stack, local[:k]...)
+	w.mu.Unlock()
+	w.cond.Broadcast()
+	n := copy(local, local[k:])
+	return local[:n]
+}
+
+// push queues tasks from the middle of a visit (a huge directory) on the
+// shared stack.
 func (w *walker) push(tasks []dirTask) {
 	w.mu.Lock()
 	w.stack = append(w.stack, tasks...)
-	w.pending += len(tasks)
+	w.pending.Add(int64(len(tasks)))
 	w.mu.Unlock()
 	w.cond.Broadcast()
 }

@@ -209,3 +209,28 @@ func TestFindHomesOddNames(t *testing.T) {
 		t.Errorf("homes = %q, want %q", paths(got), want)
 	}
 }
+
+// The command hands scan a read-only view of the disk, re-rooted with
+// --sysroot; the walk must see the same homes through both wrappers.
+func TestFindHomesThroughWrappers(t *testing.T) {
+	sysroot := t.TempDir()
+	writeHome(t, afero.NewOsFs(), filepath.Join(sysroot, "opt", "gw"))
+	writeHome(t, afero.NewOsFs(), filepath.Join(sysroot, "srv", "deep", "er", "gw"))
+	for name, fsys := range map[string]afero.Fs{
+		"read-only":           afero.NewReadOnlyFs(afero.NewOsFs()),
+		"base path":           afero.NewBasePathFs(afero.NewOsFs(), sysroot),
+		"read-only base path": afero.NewReadOnlyFs(afero.NewBasePathFs(afero.NewOsFs(), sysroot)),
+	} {
+		root, want := "/", []string{"/opt/gw", "/srv/deep/er/gw"}
+		if name == "read-only" {
+			root, want = sysroot, []string{filepath.Join(sysroot, "opt", "gw"), filepath.Join(sysroot, "srv", "deep", "er", "gw")}
+		}
+		got, cov, err := scan.FindHomes(t.Context(), fsys, scan.WalkOptions{Roots: []string{root}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(paths(got), want) || !cov.Complete() {
+			t.Errorf("%s: homes = %q, unreadable %+v; want %q", name, paths(got), cov.Unreadable, want)
+		}
+	}
+}

@@ -26,7 +26,8 @@ test:
 # unpack, ss for live state) and report the ratios as custom metrics; the
 # micro-benchmarks (config parsing, banner reading) report ns/op.
 bench:
-	$(GO) test -run '^$$' -bench 'BenchmarkFindHomes' -benchtime 1x -timeout 60m ./scan
+	$(GO) test -run '^$$' -bench 'BenchmarkFindHomes' -benchtime 3x -timeout 60m ./scan
+	$(GO) test -run '^$$' -bench 'BenchmarkScanCommand' -benchtime 3x -timeout 60m ./cmd/gwup
 	$(GO) test -run '^$$' -bench 'BenchmarkParseConfig|BenchmarkReadBanner|BenchmarkReadLiveVsSS' ./scan
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./backup
 

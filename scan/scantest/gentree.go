@@ -16,7 +16,7 @@ import (
 // files and directories under dir on the real disk, for benchmarks: usr/ and
 // var/ with wide package trees, home/<user>/projects with source and
 // node_modules trees, opt/ with deep node_modules-like application trees, all
-// files empty. A few Gateway homes are hidden in it at various depths (one
+// files empty but those gwup reads in a home. A few Gateway homes are hidden in it at various depths (one
 // about 12 directories below dir); their absolute paths are returned, sorted.
 // The same seed gives the same tree. dir must not exist or be empty.
 func GenerateServerTree(dir string, entries int, seed int64) ([]string, error) {
@@ -52,7 +52,33 @@ func GenerateServerTree(dir string, entries int, seed int64) ([]string, error) {
 	if err := errors.Join(g.errs...); err != nil {
 		return nil, fmt.Errorf("generate server tree %s: %w", dir, err)
 	}
+	for _, home := range homes {
+		if err := fillHome(home); err != nil {
+			return nil, fmt.Errorf("generate server tree %s: %w", dir, err)
+		}
+	}
 	return homes, nil
+}
+
+// fillHome gives a generated home what gwup reads, so that a scan of the
+// tree inspects real homes: version-bearing jars with a manifest and a
+// configuration that binds a port.
+func fillHome(home string) error {
+	version := "5.6.2"
+	if i := strings.LastIndex(home, "-"); i >= 0 && strings.Count(home[i+1:], ".") >= 1 {
+		version = home[i+1:]
+	}
+	jars, _ := filepath.Glob(filepath.Join(home, "lib", "*gateway.server.jar"))
+	for _, jar := range jars {
+		if err := os.WriteFile(jar, Jar("Implementation-Title: Kaazing Gateway", "Implementation-Version: "+version), 0o644); err != nil {
+			return err
+		}
+	}
+	config := `<gateway-config xmlns="http://xmlns.kaazing.org/2016/06/gateway">
+  <service><name>echo</name><accept>ws://localhost:8000/echo</accept><type>echo</type></service>
+</gateway-config>
+`
+	return os.WriteFile(filepath.Join(home, "conf", "gateway-config.xml"), []byte(config), 0o644)
 }
 
 type treeStyle int
@@ -221,4 +247,27 @@ func (g *treeGen) fail(err error) {
 	if len(g.errs) < 10 {
 		g.errs = append(g.errs, err)
 	}
+}
+
+// CachedServerTree returns a tree made by [GenerateServerTree] with the given
+// number of entries under os.TempDir() (gwup-bench-tree-<entries>) and its
+// homes, generating it on the first call only: benchmarks of several
+// packages share it, and a million entries take seconds to write.
+func CachedServerTree(entries int) (root string, homes []string, err error) {
+	root = filepath.Join(os.TempDir(), fmt.Sprintf("gwup-bench-tree-%d", entries))
+	done := root + ".homes"
+	if data, err := os.ReadFile(done); err == nil {
+		return root, strings.Fields(string(data)), nil
+	}
+	if err := os.RemoveAll(root); err != nil {
+		return "", nil, err
+	}
+	if homes, err = GenerateServerTree(root, entries, 1); err != nil {
+		return "", nil, err
+	}
+	// Written last: a tree whose generation was interrupted is made anew.
+	if err := os.WriteFile(done, []byte(strings.Join(homes, "\n")+"\n"), 0o644); err != nil {
+		return "", nil, err
+	}
+	return root, homes, nil
 }

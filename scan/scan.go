@@ -97,6 +97,7 @@ func Scan(ctx context.Context, fsys afero.Fs, opts Options) (Result, error) {
 	})
 	res.Coverage = cov
 	if err != nil {
+		res.Normalize()
 		return res, err
 	}
 	for _, h := range homes {
@@ -106,7 +107,31 @@ func Scan(ctx context.Context, fsys afero.Fs, opts Options) (Result, error) {
 		res.Installs = append(res.Installs, Inspect(fsys, h, res.Live, res.Host, opts.Defines))
 	}
 	slices.SortFunc(res.Installs, func(a, b Install) int { return strings.Compare(a.Home, b.Home) })
+	res.Normalize()
 	return res, nil
+}
+
+// Normalize makes the result's lists non-nil, so that JSON shows [] rather
+// than null and consumers iterate without checks.
+func (r *Result) Normalize() {
+	if r.Installs == nil {
+		r.Installs = []Install{}
+	}
+	if r.Coverage.Roots == nil {
+		r.Coverage.Roots = []string{}
+	}
+	if r.Coverage.Unreadable == nil {
+		r.Coverage.Unreadable = []Gap{}
+	}
+	if r.Coverage.Skipped == nil {
+		r.Coverage.Skipped = []Gap{}
+	}
+	if r.Live.Processes == nil {
+		r.Live.Processes = []Process{}
+	}
+	if r.Live.Sockets == nil {
+		r.Live.Sockets = []Socket{}
+	}
 }
 
 // Inspect reads one home: its release with the evidence, the configuration it

@@ -239,7 +239,8 @@ func runPorts(cCtx *cli.Context) error {
 	}
 	live := scan.ReadLive(o.fsys, runtime.GOOS, false)
 	host := scan.Hostname(o.fsys, o.hostname())
-	res := scan.Result{Host: host, Live: live, Hosts: scan.ReadHosts(o.fsys), Coverage: scan.Coverage{Roots: []string{}, Unreadable: []scan.Gap{}, Skipped: []scan.Gap{}}}
+	res := scan.Result{Host: host, Live: live, Hosts: scan.ReadHosts(o.fsys)}
+	res.Normalize()
 	for _, a := range cCtx.Args().Slice() {
 		p, err := o.rootPath(a)
 		if err != nil {

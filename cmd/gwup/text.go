@@ -224,7 +224,11 @@ func writeCoverage(w *errWriter, r *report) {
 	if c == nil {
 		return
 	}
-	w.printf("\nCoverage: %d root(s), %d directories visited, %d unreadable, %d skipped.\n", len(c.Roots), c.DirsVisited, len(c.Unreadable), len(c.Skipped))
+	roots := ""
+	if len(c.Roots) > 0 && len(c.Roots) <= 8 {
+		roots = " (" + strings.Join(c.Roots, ", ") + ")"
+	}
+	w.printf("\nCoverage: %d root(s)%s, %d directories visited, %d unreadable, %d skipped.\n", len(c.Roots), roots, c.DirsVisited, len(c.Unreadable), len(c.Skipped))
 	for _, g := range c.Unreadable {
 		w.printf("  could not read %s: %s\n", g.Path, g.Reason)
 	}

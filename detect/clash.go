@@ -3,7 +3,6 @@ package detect
 import (
 	"fmt"
 	"net/netip"
-	"path"
 	"sort"
 	"strings"
 
@@ -477,7 +476,11 @@ func remediate(clashes []Clash, installs []scan.Install, live scan.Live) {
 		}
 		r.Message = fmt.Sprintf("change %s/%d to %s in %s", c.Proto, c.Port, target, where)
 		if count > 1 {
-			r.Message += fmt.Sprintf(" and the %d other listeners of %s on that port", count-1, path.Base(mover))
+			others := "listener"
+			if count-1 > 1 {
+				others = "listeners"
+			}
+			r.Message += fmt.Sprintf(" and the %d other %s of %s on that port", count-1, others, mover)
 		}
 		if c.Kind == ClashLive {
 			r.Message = fmt.Sprintf("stop %s, or %s", ownerText(c.HeldBy), r.Message)

@@ -54,11 +54,14 @@ type Finding struct {
 	// Mandatory blockers yield to nothing: --force does not demote them and
 	// a waiver does not waive them (kubeadm's policy for unsafe version skew).
 	Mandatory   bool       `json:"mandatory"`
-	Home        string     `json:"home,omitempty"`
+	Home        string     `json:"home"`
+	// Related are the other installs a finding involves (the other side
+	// of a clash); their plans list it among their blockers too.
+	Related []string `json:"related_homes,omitempty"`
 	Message     string     `json:"message"`
 	Remediation string     `json:"remediation,omitempty"`
 	Docs        string     `json:"docs,omitempty"`
-	Evidence    []Location `json:"evidence,omitempty"`
+	Evidence    []Location `json:"evidence"`
 	// Forced is set on a blocker that --force demoted to a warning.
 	Forced bool `json:"forced,omitempty"`
 	// Waived findings stay in the report; they never fail a run.
@@ -173,7 +176,14 @@ func Analyze(in Input) Result {
 		byName[installName(inst)] = inst
 	}
 	for _, c := range res.Clashes {
-		res.Findings = append(res.Findings, clashFinding(c, byName, in.Live))
+		f := clashFinding(c, byName, in.Live)
+		if in.Target != "" && f.Key == KeyPortClash {
+			// Planning an upgrade means running the new release, beside the
+			// old one or instead of it next to others: a clash then stops
+			// the gateway from starting.
+			f.Blocker = true
+		}
+		res.Findings = append(res.Findings, f)
 	}
 	if !in.Live.Available {
 		reason := in.Live.Reason
@@ -209,7 +219,8 @@ func Analyze(in Input) Result {
 	SortFindings(res.Findings)
 	for i := range res.Plans {
 		for _, f := range res.Findings {
-			if f.Home == res.Plans[i].Home && f.Blocker && !f.Waived && !containsString(res.Plans[i].Blockers, f.Key) {
+			concerned := f.Home == res.Plans[i].Home || containsString(f.Related, res.Plans[i].Home)
+			if concerned && f.Blocker && !f.Waived && !containsString(res.Plans[i].Blockers, f.Key) {
 				res.Plans[i].Blockers = append(res.Plans[i].Blockers, f.Key)
 			}
 		}
@@ -237,6 +248,11 @@ func clashFinding(c Clash, byName map[string]scan.Install, live scan.Live) Findi
 	if c.Remediation != nil {
 		f.Home = c.Remediation.Home
 		f.Remediation = c.Remediation.Message
+	}
+	for _, h := range c.Homes {
+		if h != f.Home {
+			f.Related = append(f.Related, h)
+		}
 	}
 	var binds []string
 	for _, p := range c.Listeners {
@@ -405,12 +421,16 @@ func targetFindings(inst scan.Install, target release) []Finding {
 	if target.parts[0] >= 5 && inst.Config != nil && isUntranslatable(inst.Config.Namespace) {
 		f := Finding{Key: KeyNamespaceUntranslatable, Home: name, Evidence: []Location{{File: inst.Config.Path}},
 			Docs: "https://kaazing.com/doc/5.0/upgrade/c_upgrade_gw/"}
-		if strings.Contains(strings.ToLower(inst.Edition), "community") {
-			f.Severity, f.Blocker = SeverityError, true
-			f.Message = fmt.Sprintf("%s uses namespace %s, which Community Edition %s does not translate: the gateway will not start", inst.Config.Path, inst.Config.Namespace, target)
-		} else {
+		if strings.Contains(strings.ToLower(inst.Edition), "enterprise") {
+			// EE 5.x still reads 2012/09 configs (it ships samples in it).
 			f.Severity = SeverityWarning
-			f.Message = fmt.Sprintf("%s uses namespace %s: only Enterprise Edition %s translates it; Community Edition does not start with it", inst.Config.Path, inst.Config.Namespace, target)
+			f.Message = fmt.Sprintf("%s uses namespace %s: Enterprise Edition %s translates it, Community Edition does not start with it", inst.Config.Path, inst.Config.Namespace, target)
+		} else {
+			// 4.x editions (JMS, HTML5) move to Community or Enterprise 5.x;
+			// only Enterprise translates the old namespace, so without knowing
+			// the target's edition this blocks (--force when it is Enterprise).
+			f.Severity, f.Blocker = SeverityError, true
+			f.Message = fmt.Sprintf("%s uses namespace %s, which Community Edition %s does not translate: the gateway will not start (Enterprise Edition does translate it)", inst.Config.Path, inst.Config.Namespace, target)
 		}
 		f.Remediation = "rewrite the configuration in the http://xmlns.kaazing.org/2014/09/gateway namespace (or later), or upgrade to Enterprise Edition"
 		out = append(out, f)

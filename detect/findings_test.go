@@ -256,16 +256,19 @@ func TestAnalyzeToCommunity562(t *testing.T) {
 	in := upgradeHost()
 	in.Target = "5.6.2"
 	res := Analyze(in)
+	// With a target, a clash blocks both installs' plans (the new release
+	// must start next to the other), and a 4.x (JMS) config in 2012/09
+	// blocks unless the target is Enterprise Edition.
 	want := []string{
+		"kaazing-community-gateway-5.6.2 port-clash error blocker",
 		"kaazing-community-gateway-5.6.2 port-held-by-other-process error blocker",
 		"kaazing-websocket-gateway-jms-4.0.9 install-running error blocker",
+		"kaazing-websocket-gateway-jms-4.0.9 config-namespace-untranslatable error blocker",
 		"kaazing-websocket-gateway-jms-4.0.9 service-type-removed error blocker",
 		"kaazing-websocket-gateway-jms-4.0.9 service-type-removed error blocker",
-		"kaazing-community-gateway-5.6.2 port-clash error",
 		"kaazing-websocket-gateway-jms-4.0.9 property-unresolved error",
 		"kaazing-community-gateway-5.6.2 scan-problem warning",
 		"kaazing-community-gateway-5.6.2 config-backup-found warning",
-		"kaazing-websocket-gateway-jms-4.0.9 config-namespace-untranslatable warning",
 	}
 	if got := findingKeys(res.Findings); !reflect.DeepEqual(got, want) {
 		t.Errorf("findings =\n %q\nwant\n %q", got, want)
@@ -275,10 +278,10 @@ func TestAnalyzeToCommunity562(t *testing.T) {
 	}
 	p := res.Plans[0]
 	if p.Action != ActionUpgrade || p.From != "4.0.9.383" || p.To != "5.6.2" ||
-		!reflect.DeepEqual(p.Blockers, []string{"install-running", "service-type-removed"}) {
+		!reflect.DeepEqual(p.Blockers, []string{"port-clash", "install-running", "config-namespace-untranslatable", "service-type-removed"}) {
 		t.Errorf("plan[0] = %+v", p)
 	}
-	if res.Plans[1].Action != ActionNone || len(res.Plans[1].Blockers) != 1 || res.Plans[1].Blockers[0] != KeyPortHeld {
+	if res.Plans[1].Action != ActionNone || !reflect.DeepEqual(res.Plans[1].Blockers, []string{KeyPortClash, KeyPortHeld}) {
 		t.Errorf("plan[1] = %+v", res.Plans[1])
 	}
 }

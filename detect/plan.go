@@ -158,6 +158,11 @@ func PlanUpgrade(from, to string) (Plan, error) {
 		return plan, nil
 	}
 	switch c := current.compare(target); {
+	case c == 0 && current.n < target.n:
+		// "4.0" (a README, a folder name) is a line, not a release: the
+		// install may be any 4.0.x, older than the target. Plan it as an
+		// upgrade within the line and say why.
+		plan.Note = fmt.Sprintf("only the release line %s of the install is known; planned as an upgrade within it", current)
 	case c == 0:
 		plan.Action = ActionNone
 		plan.Note = "the install is already at " + target.String()

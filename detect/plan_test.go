@@ -103,7 +103,7 @@ func TestPlanSeedTable(t *testing.T) {
 		{"3.2 to 5.x", "3.2.9", "5.6.2", ActionContactSupport, []string{"4.0"}, "Contact KAAZING Support", support},
 		// Decided from the facts.
 		{"4.0 to 5.6", "4.0.9", "5.6.2", ActionUpgrade, nil, "Community 5.x does not translate a 2012/09", doc5},
-		{"5.0 to 5.6", "5.0.1.55", "5.6.2", ActionUpgrade, nil, "2014/09 and 2015/11", doc5},
+		{"5.0 to 5.6", "5.0.1.55", "5.6.2", ActionUpgrade, nil, "5.2.3 and later 2016/06", doc5},
 		{"5.1 to 5.2", "5.1.2", "5.2.3", ActionUpgrade, nil, "management.snmp and session", doc5},
 		{"5.6 RC to 5.6", "5.6.0-RC001", "5.6.0", ActionUpgrade, nil, "None stated", doc5},
 		{"5.6 to EE 5.8", "5.6.2", "5.8.22", ActionUpgrade, nil, "None stated", doc5},

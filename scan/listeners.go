@@ -119,7 +119,7 @@ func (p *configParser) serviceListeners(el *etree.Element, svc serviceRef, accep
 	for _, a := range el.SelectElements("accept") {
 		p.acceptListener(svc, a, "accept", accept)
 	}
-	if props := el.SelectElement("properties"); props != nil {
+	if props := el.SelectElement("properties"); props != nil && strings.EqualFold(svc.typ, "broadcast") {
 		// 3.x/4.x broadcast: the back end sends to the nested accept.
 		for _, a := range props.SelectElements("accept") {
 			p.acceptListener(svc, a, "properties/accept", nil)

@@ -227,6 +227,9 @@ var errNotHome error = notHomeError{}
 
 // normalize makes slices non-nil so that JSON shows [] rather than null.
 func normalize(in *Install) {
+	if in.Config != nil && in.Config.Referenced == nil {
+		in.Config.Referenced = []string{}
+	}
 	if in.Evidence == nil {
 		in.Evidence = []Evidence{}
 	}

@@ -410,6 +410,12 @@ func shellWords(line string) []string {
 // config-none problem is returned.
 func ChooseConfig(fsys afero.Fs, home string, proc *Process, launch Launch, cli map[string]string) (path string, source ConfigSource, defines map[string]string, problems []Problem) {
 	defines = map[string]string{}
+	if proc != nil {
+		// A running gateway's command line is the truth: the start script
+		// may have been edited since it started, and what it set then is
+		// in the argv anyway.
+		launch.Config, launch.Defines = "", nil
+	}
 	for k, v := range launch.Defines {
 		defines[k] = v
 	}

@@ -142,8 +142,12 @@ func TestChooseConfig(t *testing.T) {
 		defines  map[string]string
 		problems []string
 	}{
-		{"process wins, relative to its cwd; cli > process > launch", both, proc, launch, map[string]string{"c": "cli"},
-			"/srv/run/custom.xml", scan.SourceProcess, map[string]string{"a": "launch", "b": "process", "c": "cli"}, nil},
+		// A running process ignores the start script (it may have been
+		// edited since): its argv holds what applied.
+		{"process wins, relative to its cwd; cli > process; launch ignored", both, proc, launch, map[string]string{"c": "cli"},
+			"/srv/run/custom.xml", scan.SourceProcess, map[string]string{"b": "process", "c": "cli"}, nil},
+		{"running process without --config uses the default, not the script's", both, &scan.Process{PID: 3}, launch, nil,
+			home + "/conf/gateway-config.xml", scan.SourceDefault, nil, nil},
 		{"process -DGATEWAY_CONFIG when Config is empty", both,
 			&scan.Process{PID: 1, Defines: map[string]string{"GATEWAY_CONFIG": "/etc/kaazing/gw.xml"}}, scan.Launch{}, nil,
 			"/etc/kaazing/gw.xml", scan.SourceProcess, map[string]string{"GATEWAY_CONFIG": "/etc/kaazing/gw.xml"}, nil},

@@ -124,7 +124,7 @@ type Config struct {
 	Defines map[string]string `json:"defines,omitempty"`
 	// Referenced are the files outside the config that it names (keystores,
 	// truststores, password files), resolved to absolute paths: backup saves them.
-	Referenced []string `json:"referenced,omitempty"`
+	Referenced []string `json:"referenced"`
 }
 
 // State is whether an install's gateway is running now.

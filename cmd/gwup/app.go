@@ -24,7 +24,6 @@ described in docs/report.md); diagnostics go to stderr, prefixed "gwup:".
 ` + exitStatusHelp,
 		Writer:               stdout,
 		ErrWriter:            stderr,
-		HideHelpCommand:      true,
 		EnableBashCompletion: true,
 		Suggest:              true,
 		// Errors are printed and mapped to exit statuses in exit.go, never

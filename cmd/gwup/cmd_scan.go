@@ -267,6 +267,16 @@ func runPlanFrom(cCtx *cli.Context) error {
 	if cCtx.NArg() > 0 {
 		return usagef("--from answers for a release without scanning: drop the ROOT arguments", "ROOT given with --from")
 	}
+	for _, name := range []string{"sysroot", "define", "exclude", "one-file-system", "follow-symlinks", "owners"} {
+		if cCtx.IsSet(name) {
+			return usagef("--from answers for a release without looking at a host: drop --"+name, "--%s given with --from", name)
+		}
+	}
+	switch cCtx.String("fail-on") {
+	case "error", "warning", "never":
+	default:
+		return usagef("use --fail-on error, warning or never", "invalid --fail-on %q", cCtx.String("fail-on"))
+	}
 	from, to := cCtx.String("from"), cCtx.String("to")
 	if !detect.KnownRelease(to) {
 		return usagef("name a KAAZING Gateway release, e.g. --to 5.0.1 or --to 4.0.9", "unknown target release %q", to)

@@ -39,7 +39,7 @@ type report struct {
 	Installs    []scan.Install   `json:"installs"`
 	Clashes     []detect.Clash   `json:"clashes"`
 	Findings    []detect.Finding `json:"findings"`
-	Plans       []detect.Plan    `json:"plans,omitempty"`
+	Plans       []detect.Plan    `json:"plans"`
 	Live        *scan.Live       `json:"live,omitempty"`
 	Coverage    *scan.Coverage   `json:"coverage,omitempty"`
 
@@ -97,6 +97,14 @@ func (r *report) fillEmpty() {
 	}
 	if r.Findings == nil {
 		r.Findings = []detect.Finding{}
+	}
+	if r.Plans == nil {
+		r.Plans = []detect.Plan{}
+	}
+	for i := range r.Findings {
+		if r.Findings[i].Evidence == nil {
+			r.Findings[i].Evidence = []detect.Location{}
+		}
 	}
 }
 

@@ -257,8 +257,8 @@ func orDash(s string) string {
 
 func quoteDetail(s string) string {
 	s = strings.TrimSpace(s)
-	if len(s) > 100 {
-		s = s[:97] + "..."
+	if r := []rune(s); len(r) > 100 {
+		s = string(r[:97]) + "..."
 	}
 	return fmt.Sprintf("%q", s)
 }

@@ -1,6 +1,6 @@
 module github.com/kaazing-tools/gwup
 
-go 1.26.0
+go 1.26.5
 
 require (
 	github.com/beevik/etree v1.8.1

@@ -442,6 +442,14 @@ func remediate(clashes []Clash, installs []scan.Install, live scan.Live) {
 			byName[installName(in)] = in
 		}
 	}
+	// An install that clashes on one port with several others moves once:
+	// every clash names the same new port for it.
+	type move struct {
+		home  string
+		proto string
+		port  int
+	}
+	proposed := map[move]int{}
 	for i := range clashes {
 		c := &clashes[i]
 		mover := c.Homes[len(c.Homes)-1]
@@ -461,9 +469,13 @@ func remediate(clashes []Clash, installs []scan.Install, live scan.Live) {
 		if at == nil {
 			continue
 		}
-		free := freePort(c.Proto, c.Port, used)
-		if free != 0 {
-			used[protoPort{c.Proto, free}] = true
+		free, again := proposed[move{mover, c.Proto, c.Port}]
+		if !again {
+			free = freePort(c.Proto, c.Port, used)
+			if free != 0 {
+				used[protoPort{c.Proto, free}] = true
+			}
+			proposed[move{mover, c.Proto, c.Port}] = free
 		}
 		r := &Remediation{Home: mover, File: at.File, Line: at.Line, Port: c.Port, FreePort: free}
 		where := at.File

@@ -53,11 +53,11 @@ type Finding struct {
 	Blocker bool `json:"blocker"`
 	// Mandatory blockers yield to nothing: --force does not demote them and
 	// a waiver does not waive them (kubeadm's policy for unsafe version skew).
-	Mandatory   bool       `json:"mandatory"`
-	Home        string     `json:"home"`
+	Mandatory bool   `json:"mandatory"`
+	Home      string `json:"home"`
 	// Related are the other installs a finding involves (the other side
 	// of a clash); their plans list it among their blockers too.
-	Related []string `json:"related_homes,omitempty"`
+	Related     []string   `json:"related_homes,omitempty"`
 	Message     string     `json:"message"`
 	Remediation string     `json:"remediation,omitempty"`
 	Docs        string     `json:"docs,omitempty"`

@@ -111,20 +111,20 @@ func writeInstall(w *errWriter, in scan.Install) {
 		if ev.Detail != "" {
 			detail += "  " + quoteDetail(ev.Detail)
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", label, ev.Kind, orDash(ev.Version), detail)
+		fmt.Fprintf(tw, "  %-9s\t%s\t%s\t%s\n", label, ev.Kind, orDash(ev.Version), detail)
 	}
 	if len(in.Evidence) == 0 {
-		fmt.Fprintf(tw, "  evidence\tnone\t\t\n")
+		fmt.Fprintf(tw, "  %-9s\tnone\t\t\n", "evidence")
 	}
 	tw.Flush()
 	if c := in.Config; c != nil {
-		w.printf("  config    %s (%s), namespace %s", rel(in.Home, c.Path), c.Source, orDash(c.Namespace))
+		w.printf("  config     %s (%s), namespace %s", rel(in.Home, c.Path), c.Source, orDash(c.Namespace))
 		if c.ReleaseLine != "" {
 			w.printf(" (release line %s)", c.ReleaseLine)
 		}
 		w.printf("\n")
 	} else if in.Home != "" {
-		w.printf("  config    none found\n")
+		w.printf("  config     none found\n")
 	}
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for i, l := range in.Listeners {
@@ -132,19 +132,19 @@ func writeInstall(w *errWriter, in scan.Install) {
 		if i == 0 {
 			label = "listens"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s:%d\n", label, l.Proto, l.Addr(), l.Service, l.Type, l.URI, rel(in.Home, l.File), l.Line)
+		fmt.Fprintf(tw, "  %-9s\t%s\t%s\t%s\t%s\t%s\t%s:%d\n", label, l.Proto, l.Addr(), l.Service, l.Type, l.URI, rel(in.Home, l.File), l.Line)
 	}
 	tw.Flush()
 	if len(in.Listeners) == 0 && in.Config != nil {
-		w.printf("  listens   nothing\n")
+		w.printf("  listens    nothing\n")
 	}
 	for i, p := range in.Problems {
-		label := "          "
+		label := ""
 		if i == 0 {
-			label = "  problems"
+			label = "problems"
 		}
 		p.Path = rel(in.Home, p.Path)
-		w.printf("%s  %s: %s\n", label, p.Key, p.String())
+		w.printf("  %-9s  %s: %s\n", label, p.Key, p.String())
 	}
 }
 

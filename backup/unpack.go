@@ -358,7 +358,7 @@ func (a *applier) writeShipped() (bool, error) {
 // extract makes the second pass over the archive, writing into
 // staging/new, through os.Root, the entries the plan needs (all of them
 // when beside), each checked against the plan's hash; files are fsynced
-// by two workers while the pass goes on.
+// by four workers (fsync mostly waits on the disk) while the pass goes on.
 func (a *applier) extract(ctx context.Context, all bool) error {
 	p := a.plan
 	if err := a.fail("extract"); err != nil {
@@ -379,7 +379,7 @@ func (a *applier) extract(ctx context.Context, all bool) error {
 			want[f.Path] = f
 		}
 	}
-	syncer := newFileSyncer(2)
+	syncer := newFileSyncer(4)
 	seen := 0
 	buf := make([]byte, 256<<10)
 	_, err = releaseReader{file: p.Archive, maxBytes: p.MaxBytes, maxEntries: DefaultMaxEntries}.walk(ctx, func(e *releaseEntry, r io.Reader) error {

@@ -215,7 +215,7 @@ func TestReleaseFromArchive(t *testing.T) {
 				entries = append(entries, fileEntry("kaazing-x/"+p, tt.jars[p]))
 			}
 			archive := writeArchive(t, t.TempDir(), "r.tar.gz", writeTar(t, entries, true))
-			_, _, got, err := readReleaseEntries(t.Context(), releaseReader{file: archive})
+			_, _, got, err := readReleaseEntries(t.Context(), releaseReader{file: archive}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Fate is what an unpack does with one path of the home.
@@ -200,23 +201,60 @@ func PlanUnpack(ctx context.Context, archive, home string, opts UnpackOptions) (
 	if err != nil {
 		return nil, fmt.Errorf("plan unpack: %w", err)
 	}
-	entries, facts, rel, err := readReleaseEntries(ctx, releaseReader{file: archiveAbs, maxBytes: plan.MaxBytes, maxEntries: opts.MaxEntries})
+
+	// Each entry is compared with the home (stat, hash) by two workers
+	// while the archive pass goes on: on a release-sized archive this
+	// hides most of the hashing of the home behind the inflating.
+	var (
+		mu      sync.Mutex
+		files   []PlannedFile
+		fateErr error
+		wg      sync.WaitGroup
+		jobs    = make(chan plannedEntry, 64)
+	)
+	for range 2 {
+		wg.Go(func() {
+			for e := range jobs {
+				pf, err := plan.fateOf(e, ref)
+				mu.Lock()
+				files = append(files, pf)
+				fateErr = cmpOr(fateErr, err)
+				mu.Unlock()
+			}
+		})
+	}
+	entries, facts, rel, err := readReleaseEntries(ctx, releaseReader{file: archiveAbs, maxBytes: plan.MaxBytes, maxEntries: opts.MaxEntries},
+		func(e plannedEntry) { jobs <- e })
+	close(jobs)
+	wg.Wait()
 	if err != nil {
 		return nil, fmt.Errorf("plan unpack: %w", err)
 	}
+	if fateErr != nil {
+		return nil, fmt.Errorf("plan unpack: %w", fateErr)
+	}
 	plan.Format, plan.TopFolder, plan.Release = facts.Format, facts.TopFolder, rel
+	plan.Files = files
+	slices.SortFunc(plan.Files, func(a, b PlannedFile) int { return strings.Compare(a.Path, b.Path) })
 
 	inRelease := make(map[string]bool, len(entries))
 	for _, e := range entries {
 		inRelease[e.Path] = true
 	}
-	sides := map[string]bool{} // side names already chosen
-	for _, e := range entries {
-		pf, err := plan.fateOf(e, ref, sides, inRelease)
+	// Side names are chosen once every release name is known, in path
+	// order, so that the same home and archive always give the same plan.
+	sides := map[string]bool{}
+	for i := range plan.Files {
+		f := &plan.Files[i]
+		switch f.Fate {
+		case FateKeepNew:
+			f.Side, err = plan.freeSide(f.Path, ".new", sides, inRelease)
+		case FateNewOld:
+			f.Side, err = plan.freeSide(f.Path, ".old", sides, inRelease)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("plan unpack: %w", err)
 		}
-		plan.Files = append(plan.Files, pf)
 	}
 	extras, err := plan.homeExtras(ctx, inRelease, ref)
 	if err != nil {
@@ -235,8 +273,9 @@ type plannedEntry struct {
 }
 
 // readReleaseEntries makes one full pass over an archive: every entry
-// admitted and hashed, and the release read from the best version jar.
-func readReleaseEntries(ctx context.Context, rr releaseReader) ([]plannedEntry, archiveFacts, ArchiveRelease, error) {
+// admitted and hashed (and handed to each, when set, as soon as it is),
+// and the release read from the best version jar.
+func readReleaseEntries(ctx context.Context, rr releaseReader, each func(plannedEntry)) ([]plannedEntry, archiveFacts, ArchiveRelease, error) {
 	var entries []plannedEntry
 	var best ArchiveRelease
 	bestRank := 0
@@ -263,6 +302,9 @@ func readReleaseEntries(ctx context.Context, rr releaseReader) ([]plannedEntry, 
 			}
 		}
 		entries = append(entries, pe)
+		if each != nil {
+			each(pe)
+		}
 		return nil
 	})
 	if err != nil {
@@ -347,7 +389,7 @@ func (p *UnpackPlan) loadReference(ctx context.Context, opts UnpackOptions) (map
 		return nil, fmt.Errorf("read %s: %w", ShippedName, err)
 	}
 	if opts.Pristine != "" {
-		entries, _, rel, err := readReleaseEntries(ctx, releaseReader{file: opts.Pristine, maxBytes: p.MaxBytes, maxEntries: opts.MaxEntries})
+		entries, _, rel, err := readReleaseEntries(ctx, releaseReader{file: opts.Pristine, maxBytes: p.MaxBytes, maxEntries: opts.MaxEntries}, nil)
 		if err != nil {
 			return nil, fmt.Errorf("pristine archive: %w", err)
 		}
@@ -450,8 +492,10 @@ func (p *UnpackPlan) blockedAncestor(rel string) (string, string, error) {
 	return "", "", nil
 }
 
-// fateOf decides one release entry (dpkg's table; RPM's fates).
-func (p *UnpackPlan) fateOf(e plannedEntry, ref map[string]original, sides, inRelease map[string]bool) (PlannedFile, error) {
+// fateOf decides one release entry (dpkg's table; RPM's fates). The side
+// file of keep+new and new+old is named later, see PlanUnpack. It only
+// reads p's immutable fields and the home: it runs concurrently.
+func (p *UnpackPlan) fateOf(e plannedEntry, ref map[string]original) (PlannedFile, error) {
 	pf := PlannedFile{Path: e.Path, Kind: e.Kind, Mode: e.Mode, Size: e.Size, SHA256: e.SHA256, Link: e.Link}
 	if e.Kind == kindDir {
 		pf.Size = 0
@@ -503,9 +547,11 @@ func (p *UnpackPlan) fateOf(e plannedEntry, ref map[string]original, sides, inRe
 	var userChanged, releaseChanged bool
 	switch {
 	case p.Reference == RefHeuristic:
-		userChanged, releaseChanged = UserModifiable(e.Path), true
+		// A symlink where the release has a file (or the reverse) is the
+		// user's doing wherever it is (lib/x.jar -> /opt/shared/x.jar).
+		userChanged, releaseChanged = UserModifiable(e.Path) || hs.Kind != e.Kind, true
 		if userChanged {
-			pf.Reason = "differs from the release's where users make changes (no reference: assumed the user's)"
+			pf.Reason = "differs from the release's where users make changes, or is of another kind (no reference: assumed the user's)"
 		} else {
 			pf.Reason = "differs from the release's outside the user-modifiable set (no reference: assumed the old release's)"
 		}
@@ -538,12 +584,10 @@ func (p *UnpackPlan) fateOf(e plannedEntry, ref map[string]original, sides, inRe
 		pf.Fate = FateKeep
 	case p.Conffiles == ConffilesNew:
 		pf.Fate = FateNewOld
-		pf.Side, err = p.freeSide(e.Path, ".old", sides, inRelease)
 	default:
 		pf.Fate = FateKeepNew
-		pf.Side, err = p.freeSide(e.Path, ".new", sides, inRelease)
 	}
-	return pf, err
+	return pf, nil
 }
 
 // sameContent compares the home's path with a shipped or released version.

@@ -49,6 +49,7 @@ func TestPlanFates(t *testing.T) {
 	heuristic := clone(exact)
 	heuristic["conf/log4j-config.xml"] = "keep+new conf/log4j-config.xml.new" // cannot know the release left it alone
 	heuristic["lib/old.jar"] = "user"                                         // cannot tell obsolete from the user's
+	heuristic["lib/log4j-1.2.17.jar"] = "keep+new lib/log4j-1.2.17.jar.new"   // the user's symlink, outside the user-modifiable set
 	sideTaken := clone(exact)
 	sideTaken["conf/gateway-config.xml"] = "keep+new conf/gateway-config.xml.new.2"
 	sideTaken["conf/gateway-config.xml.new"] = "user"
@@ -68,6 +69,13 @@ func TestPlanFates(t *testing.T) {
 		}},
 		{name: "heuristic", ref: RefHeuristic, want: heuristic, prepare: func(t *testing.T, fx fixture) UnpackOptions {
 			removeShipped(t, fx)
+			jar := filepath.Join(fx.home, "lib/log4j-1.2.17.jar")
+			if err := os.Remove(jar); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink("/opt/shared/log4j.jar", jar); err != nil {
+				t.Fatal(err)
+			}
 			return UnpackOptions{}
 		}},
 		{name: "side name taken", ref: RefShipped, want: sideTaken, prepare: func(t *testing.T, fx fixture) UnpackOptions {

@@ -373,12 +373,22 @@ func releaseSnapshot(t *testing.T, entries []tEntry) map[string]string {
 }
 
 func TestApplyDoesWhatThePlanSays(t *testing.T) {
-	for _, conffiles := range []string{ConffilesKeep, ConffilesNew} {
-		t.Run(conffiles, func(t *testing.T) {
+	for _, mode := range []string{"shipped/keep", "shipped/new", "pristine/keep", "heuristic/new"} {
+		t.Run(mode, func(t *testing.T) {
+			ref, conffiles, _ := strings.Cut(mode, "/")
 			fx := newInstalledHome(t)
+			opts := UnpackOptions{Conffiles: conffiles}
+			if ref != "shipped" {
+				if err := os.Remove(filepath.Join(fx.home, ShippedName)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if ref == "pristine" {
+				opts.Pristine = fx.v1
+			}
 			before := snapshot(t, fx.home)
 			parentBefore := listDir(t, fx.parent)
-			plan, err := PlanUnpack(t.Context(), fx.v2, fx.home, UnpackOptions{Conffiles: conffiles})
+			plan, err := PlanUnpack(t.Context(), fx.v2, fx.home, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -400,11 +410,11 @@ func TestApplyDoesWhatThePlanSays(t *testing.T) {
 			if res.Backup != "/backups/home-before.tar.gz" || !strings.Contains(res.Rollback, "gwup restore /backups/home-before.tar.gz --into "+fx.home) {
 				t.Errorf("result backup/rollback: %q / %q", res.Backup, res.Rollback)
 			}
-			if len(res.Merge) != 1 || res.Merge[0].Path != "conf/gateway-config.xml" || !strings.Contains(res.Merge[0].Note, "namespace") {
+			if len(res.Merge) == 0 || res.Merge[0].Path != "conf/gateway-config.xml" || !strings.Contains(res.Merge[0].Note, "namespace") {
 				t.Errorf("merge notes: %+v", res.Merge)
 			}
-			if !slices.Equal(res.Obsolete, []string{"lib/old.jar"}) {
-				t.Errorf("obsolete: got %v", res.Obsolete)
+			if wantObsolete := []string{"lib/old.jar"}; ref != "heuristic" && !slices.Equal(res.Obsolete, wantObsolete) {
+				t.Errorf("obsolete: got %v, want %v", res.Obsolete, wantObsolete)
 			}
 			checkShippedRecord(t, fx.home, "5.0.1", fakeRelease("5.0.1"))
 		})
@@ -569,10 +579,10 @@ func TestApplyRefusesConflicts(t *testing.T) {
 }
 
 // applySteps lists the step names Apply passes to its fault hook.
-func applySteps(t *testing.T) []string {
+func applySteps(t *testing.T, conffiles string) []string {
 	t.Helper()
 	fx := newInstalledHome(t)
-	plan, err := PlanUnpack(t.Context(), fx.v2, fx.home, UnpackOptions{})
+	plan, err := PlanUnpack(t.Context(), fx.v2, fx.home, UnpackOptions{Conffiles: conffiles})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -597,7 +607,7 @@ func applySteps(t *testing.T) []string {
 // after rename: each time the home must be restored exactly and nothing
 // may be left beside it.
 func TestApplyFailsAtEachStep(t *testing.T) {
-	for _, step := range applySteps(t) {
+	for _, step := range applySteps(t, ConffilesKeep) {
 		if step == "cleanup" {
 			continue // after the commit: nothing to roll back (see TestApplyKilledAtEachStep)
 		}
@@ -628,57 +638,62 @@ func TestApplyFailsAtEachStep(t *testing.T) {
 // staging and journal as a killed process would; Recover must then roll
 // back (or, once committed, finish) and a second Recover find nothing.
 func TestApplyKilledAtEachStep(t *testing.T) {
-	for _, step := range applySteps(t) {
-		t.Run(step, func(t *testing.T) {
-			fx := newInstalledHome(t)
-			plan, err := PlanUnpack(t.Context(), fx.v2, fx.home, UnpackOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			before, parentBefore := snapshot(t, fx.home), listDir(t, fx.parent)
-			calls := 0
-			opts := UnpackOptions{Backup: fakeBackup(&calls), testOnlyFail: func(s string) error {
-				if s == step {
-					return errSimulatedKill
-				}
-				return nil
-			}}
-			if _, err := ApplyUnpack(t.Context(), plan, opts); !errors.Is(err, errSimulatedKill) {
-				t.Fatalf("got %v, want the simulated kill", err)
-			}
-			if step != "backup" {
-				if _, err := ApplyUnpack(t.Context(), plan, UnpackOptions{Backup: fakeBackup(&calls)}); !errors.Is(err, ErrUnfinished) {
-					t.Fatalf("a second unpack before recover: got %v, want ErrUnfinished", err)
-				}
-			}
-			rec, err := Recover(t.Context(), fx.home)
-			if err != nil {
-				t.Fatal(err)
-			}
-			switch {
-			case step == "backup":
-				if rec.Action != "none" {
-					t.Errorf("recover: %+v, want none", rec)
-				}
-				unchangedAfter(t, fx, before, parentBefore)
-			case step == "cleanup":
-				if rec.Action != "finished" {
-					t.Errorf("recover: %+v, want finished", rec)
-				}
-				checkApplied(t, plan, before, snapshot(t, fx.home), releaseSnapshot(t, fakeRelease("5.0.1")))
-				if got := listDir(t, fx.parent); !slices.Equal(got, parentBefore) {
-					t.Errorf("parent directory: got %v, want %v", got, parentBefore)
-				}
-			default:
-				if rec.Action != "rolled-back" || rec.Release != "5.0.1" || rec.Backup != "/backups/home-before.tar.gz" {
-					t.Errorf("recover: %+v, want rolled-back", rec)
-				}
-				unchangedAfter(t, fx, before, parentBefore)
-			}
-			if rec, err := Recover(t.Context(), fx.home); err != nil || rec.Action != "none" {
-				t.Errorf("second recover: %+v, %v", rec, err)
-			}
-		})
+	for _, conffiles := range []string{ConffilesKeep, ConffilesNew} {
+		for _, step := range applySteps(t, conffiles) {
+			t.Run(conffiles+"/"+step, func(t *testing.T) { killedAt(t, conffiles, step) })
+		}
+	}
+}
+
+func killedAt(t *testing.T, conffiles, step string) {
+	t.Helper()
+	fx := newInstalledHome(t)
+	plan, err := PlanUnpack(t.Context(), fx.v2, fx.home, UnpackOptions{Conffiles: conffiles})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, parentBefore := snapshot(t, fx.home), listDir(t, fx.parent)
+	calls := 0
+	opts := UnpackOptions{Backup: fakeBackup(&calls), testOnlyFail: func(s string) error {
+		if s == step {
+			return errSimulatedKill
+		}
+		return nil
+	}}
+	if _, err := ApplyUnpack(t.Context(), plan, opts); !errors.Is(err, errSimulatedKill) {
+		t.Fatalf("got %v, want the simulated kill", err)
+	}
+	if step != "backup" {
+		if _, err := ApplyUnpack(t.Context(), plan, UnpackOptions{Backup: fakeBackup(&calls)}); !errors.Is(err, ErrUnfinished) {
+			t.Fatalf("a second unpack before recover: got %v, want ErrUnfinished", err)
+		}
+	}
+	rec, err := Recover(t.Context(), fx.home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case step == "backup":
+		if rec.Action != "none" {
+			t.Errorf("recover: %+v, want none", rec)
+		}
+		unchangedAfter(t, fx, before, parentBefore)
+	case step == "cleanup":
+		if rec.Action != "finished" {
+			t.Errorf("recover: %+v, want finished", rec)
+		}
+		checkApplied(t, plan, before, snapshot(t, fx.home), releaseSnapshot(t, fakeRelease("5.0.1")))
+		if got := listDir(t, fx.parent); !slices.Equal(got, parentBefore) {
+			t.Errorf("parent directory: got %v, want %v", got, parentBefore)
+		}
+	default:
+		if rec.Action != "rolled-back" || rec.Release != "5.0.1" || rec.Backup != "/backups/home-before.tar.gz" {
+			t.Errorf("recover: %+v, want rolled-back", rec)
+		}
+		unchangedAfter(t, fx, before, parentBefore)
+	}
+	if rec, err := Recover(t.Context(), fx.home); err != nil || rec.Action != "none" {
+		t.Errorf("second recover: %+v, %v", rec, err)
 	}
 }
 
@@ -786,5 +801,30 @@ func TestBesideTarget(t *testing.T) {
 		if err != nil || got != tt.want {
 			t.Errorf("BesideTarget(%s): got %q, %v, want %q", tt.home, got, err, tt.want)
 		}
+	}
+}
+
+func TestUnpackBesideFailsCleanly(t *testing.T) {
+	for _, step := range []string{"extract", "write README.txt", "copy conf/gateway-config.xml", "copy lib/ext/login-module.jar", "rename"} {
+		t.Run(step, func(t *testing.T) {
+			fx := newInstalledHome(t)
+			plan, err := PlanUnpack(t.Context(), fx.v2, fx.home, UnpackOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			before, parentBefore := snapshot(t, fx.home), listDir(t, fx.parent)
+			hit := false
+			_, err = UnpackBeside(t.Context(), plan, UnpackOptions{testOnlyFail: func(s string) error {
+				if s == step {
+					hit = true
+					return syscall.ENOSPC
+				}
+				return nil
+			}})
+			if !hit || !errors.Is(err, syscall.ENOSPC) {
+				t.Fatalf("step %q hit %v: got %v, want ENOSPC", step, hit, err)
+			}
+			unchangedAfter(t, fx, before, parentBefore)
+		})
 	}
 }

@@ -76,6 +76,7 @@ type UnpackPlan struct {
 	Conffiles   string         `json:"conffiles"`
 	Files       []PlannedFile  `json:"files"` // sorted by path
 	MaxBytes    int64          `json:"max_bytes"`
+	MaxEntries  int            `json:"max_entries"`
 }
 
 // PlannedFile is the fate of one path.
@@ -103,6 +104,18 @@ func (p *UnpackPlan) Conflicts() []PlannedFile {
 		}
 	}
 	return out
+}
+
+// Summary counts the planned paths (directories left out) by fate, for
+// the one-line overview of a dry run.
+func (p *UnpackPlan) Summary() map[Fate]int {
+	n := map[Fate]int{}
+	for _, f := range p.Files {
+		if f.Kind != kindDir {
+			n[f.Fate]++
+		}
+	}
+	return n
 }
 
 // UnpackOptions tunes planning and applying an unpack.
@@ -192,9 +205,13 @@ func PlanUnpack(ctx context.Context, archive, home string, opts UnpackOptions) (
 		Home:        home,
 		Conffiles:   conffiles,
 		MaxBytes:    opts.MaxBytes,
+		MaxEntries:  opts.MaxEntries,
 	}
 	if plan.MaxBytes <= 0 {
 		plan.MaxBytes = DefaultMaxBytes
+	}
+	if plan.MaxEntries <= 0 {
+		plan.MaxEntries = DefaultMaxEntries
 	}
 
 	ref, err := plan.loadReference(ctx, opts)
@@ -223,7 +240,7 @@ func PlanUnpack(ctx context.Context, archive, home string, opts UnpackOptions) (
 			}
 		})
 	}
-	entries, facts, rel, err := readReleaseEntries(ctx, releaseReader{file: archiveAbs, maxBytes: plan.MaxBytes, maxEntries: opts.MaxEntries},
+	entries, facts, rel, err := readReleaseEntries(ctx, releaseReader{file: archiveAbs, maxBytes: plan.MaxBytes, maxEntries: plan.MaxEntries},
 		func(e plannedEntry) { jobs <- e })
 	close(jobs)
 	wg.Wait()
@@ -389,7 +406,7 @@ func (p *UnpackPlan) loadReference(ctx context.Context, opts UnpackOptions) (map
 		return nil, fmt.Errorf("read %s: %w", ShippedName, err)
 	}
 	if opts.Pristine != "" {
-		entries, _, rel, err := readReleaseEntries(ctx, releaseReader{file: opts.Pristine, maxBytes: p.MaxBytes, maxEntries: opts.MaxEntries}, nil)
+		entries, _, rel, err := readReleaseEntries(ctx, releaseReader{file: opts.Pristine, maxBytes: p.MaxBytes, maxEntries: p.MaxEntries}, nil)
 		if err != nil {
 			return nil, fmt.Errorf("pristine archive: %w", err)
 		}

@@ -1,6 +1,8 @@
 package backup
 
 import (
+	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -196,5 +198,20 @@ func TestUserModifiable(t *testing.T) {
 		if got := UserModifiable(p); got != want {
 			t.Errorf("UserModifiable(%q) = %v, want %v", p, got, want)
 		}
+	}
+}
+
+func TestPlanEntryBudgetAndSummary(t *testing.T) {
+	fx := newInstalledHome(t)
+	if _, err := PlanUnpack(t.Context(), fx.v2, fx.home, UnpackOptions{MaxEntries: 5}); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("entry budget: got %v, want ErrTooLarge", err)
+	}
+	plan, err := PlanUnpack(t.Context(), fx.v2, fx.home, UnpackOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[Fate]int{FateReplace: 2, FateSame: 5, FateKeepNew: 1, FateKeep: 1, FateUser: 2, FateObsolete: 1, FateInstall: 1}
+	if got := plan.Summary(); !maps.Equal(got, want) {
+		t.Errorf("summary: got %v, want %v", got, want)
 	}
 }

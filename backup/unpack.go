@@ -102,6 +102,9 @@ func (a *applier) fail(step string) error {
 // the plan, and unless opts.Backup returns a verified backup. Any failure
 // after that rolls the home back to exactly what it was.
 func ApplyUnpack(ctx context.Context, plan *UnpackPlan, opts UnpackOptions) (*UnpackResult, error) {
+	if plan == nil || plan.Schema != PlanSchema {
+		return nil, errors.New("unpack: not a plan made by PlanUnpack")
+	}
 	a := &applier{plan: plan, opts: opts}
 	if err := a.preflight(); err != nil {
 		return nil, fmt.Errorf("unpack into %s: %w", plan.Home, err)
@@ -143,9 +146,6 @@ func ApplyUnpack(ctx context.Context, plan *UnpackPlan, opts UnpackOptions) (*Un
 // preflight refuses what must be refused before anything is written.
 func (a *applier) preflight() error {
 	p := a.plan
-	if p == nil || p.Schema != PlanSchema {
-		return errors.New("not a plan made by PlanUnpack")
-	}
 	if a.opts.GatewayRunning {
 		return fmt.Errorf("%w: stop it first", ErrGatewayRunning)
 	}
@@ -382,7 +382,7 @@ func (a *applier) extract(ctx context.Context, all bool) error {
 	syncer := newFileSyncer(4)
 	seen := 0
 	buf := make([]byte, 256<<10)
-	_, err = releaseReader{file: p.Archive, maxBytes: p.MaxBytes, maxEntries: DefaultMaxEntries}.walk(ctx, func(e *releaseEntry, r io.Reader) error {
+	_, err = releaseReader{file: p.Archive, maxBytes: p.MaxBytes, maxEntries: p.MaxEntries}.walk(ctx, func(e *releaseEntry, r io.Reader) error {
 		f := want[e.Path]
 		if f == nil || f.Kind != e.Kind || f.Link != e.Link {
 			return fmt.Errorf("%w: %s", ErrArchiveChanged, e.Path)

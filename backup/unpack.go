@@ -173,6 +173,13 @@ func (a *applier) checkHomeUnchanged() error {
 		if f.Fate == FateSame || f.Fate == FateUser || f.Fate == FateObsolete || f.Fate == FateKeep {
 			continue // nothing of it is touched
 		}
+		// A directory swapped for a symlink since the plan would have the
+		// renames write through it, out of the home.
+		if dir, kind, err := p.blockedAncestor(f.Path); err != nil {
+			return err
+		} else if dir != "" {
+			return fmt.Errorf("%w: %s is now a %s", ErrHomeChanged, dir, kind)
+		}
 		hs, err := p.stat(f.Path)
 		if err != nil {
 			return err

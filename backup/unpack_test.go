@@ -499,6 +499,15 @@ func TestApplyRefuses(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, want: ErrHomeChanged},
+		{name: "directory swapped for a symlink after plan", prepare: func(t *testing.T, fx fixture) {
+			lib := filepath.Join(fx.home, "lib")
+			if err := os.Rename(lib, lib+".moved"); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(t.TempDir(), lib); err != nil {
+				t.Fatal(err)
+			}
+		}, want: ErrHomeChanged},
 		{name: "archive replaced after plan", prepare: func(t *testing.T, fx fixture) {
 			writeArchive(t, filepath.Dir(fx.v2), filepath.Base(fx.v2), writeTar(t, fakeRelease("5.0.0"), true))
 		}, want: ErrArchiveChanged},

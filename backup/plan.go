@@ -90,6 +90,9 @@ type PlannedFile struct {
 	Link   string      `json:"link,omitempty"`   // release's symlink target
 	Side   string      `json:"side,omitempty"`   // FILE.new or FILE.old written next to it
 	Reason string      `json:"reason,omitempty"`
+	// Implied marks a directory the archive has no entry for (many zips
+	// list only files): the unpack creates it all the same.
+	Implied bool `json:"implied,omitempty"`
 	// What was on disk when planned; Apply refuses if it changed since.
 	HomeSize    int64 `json:"home_size,omitempty"`
 	HomeModTime int64 `json:"home_mtime,omitempty"` // unix nanoseconds
@@ -242,6 +245,12 @@ func PlanUnpack(ctx context.Context, archive, home string, opts UnpackOptions) (
 	}
 	entries, facts, rel, err := readReleaseEntries(ctx, releaseReader{file: archiveAbs, maxBytes: plan.MaxBytes, maxEntries: plan.MaxEntries},
 		func(e plannedEntry) { jobs <- e })
+	if err == nil {
+		for _, dir := range impliedDirs(entries) {
+			entries = append(entries, dir)
+			jobs <- dir
+		}
+	}
 	close(jobs)
 	wg.Wait()
 	if err != nil {
@@ -285,8 +294,9 @@ func PlanUnpack(ctx context.Context, archive, home string, opts UnpackOptions) (
 // plannedEntry is a release entry with its content hash.
 type plannedEntry struct {
 	releaseEntry
-	Size   int64
-	SHA256 string
+	Size    int64
+	SHA256  string
+	implied bool // a parent directory the archive does not list
 }
 
 // readReleaseEntries makes one full pass over an archive: every entry
@@ -331,6 +341,22 @@ func readReleaseEntries(ctx context.Context, rr releaseReader, each func(planned
 		return nil, facts, best, fmt.Errorf("read archive %s: %w: no lib/gateway.server.jar, lib/enterprise.gateway.server.jar, lib/gateway.distribution.version.jar or lib/com.kaazing.gateway.*.version.jar with an Implementation-Version", rr.file, ErrNotRelease)
 	}
 	return entries, facts, best, nil
+}
+
+// impliedDirs returns the parent directories no entry lists, as entries.
+func impliedDirs(entries []plannedEntry) []plannedEntry {
+	listed := make(map[string]bool, len(entries))
+	for _, e := range entries {
+		listed[e.Path] = true
+	}
+	var out []plannedEntry
+	for _, e := range entries {
+		for dir := path.Dir(e.Path); dir != "." && !listed[dir]; dir = path.Dir(dir) {
+			listed[dir] = true
+			out = append(out, plannedEntry{releaseEntry: releaseEntry{Path: dir, Kind: kindDir, Mode: 0o755}, implied: true})
+		}
+	}
+	return out
 }
 
 // bytesBuffer keeps up to max bytes and notes an overflow instead of failing.
@@ -513,7 +539,7 @@ func (p *UnpackPlan) blockedAncestor(rel string) (string, string, error) {
 // file of keep+new and new+old is named later, see PlanUnpack. It only
 // reads p's immutable fields and the home: it runs concurrently.
 func (p *UnpackPlan) fateOf(e plannedEntry, ref map[string]original) (PlannedFile, error) {
-	pf := PlannedFile{Path: e.Path, Kind: e.Kind, Mode: e.Mode, Size: e.Size, SHA256: e.SHA256, Link: e.Link}
+	pf := PlannedFile{Path: e.Path, Kind: e.Kind, Mode: e.Mode, Size: e.Size, SHA256: e.SHA256, Link: e.Link, Implied: e.implied}
 	if e.Kind == kindDir {
 		pf.Size = 0
 	}

@@ -382,7 +382,7 @@ func (a *applier) extract(ctx context.Context, all bool) error {
 
 	want := map[string]*PlannedFile{}
 	for i := range p.Files {
-		if f := &p.Files[i]; f.Fate != FateUser && f.Fate != FateObsolete {
+		if f := &p.Files[i]; f.Fate != FateUser && f.Fate != FateObsolete && !f.Implied {
 			want[f.Path] = f
 		}
 	}
@@ -643,6 +643,9 @@ func (a *applier) beside(ctx context.Context, target string) error {
 	}
 	for _, f := range p.Files { // directories made on the way have 0700
 		if f.Kind == kindDir && f.Fate != FateUser && f.Fate != FateObsolete {
+			if err := root.MkdirAll(f.Path, f.Mode|0o700); err != nil {
+				return err
+			}
 			if err := root.Chmod(f.Path, f.Mode|0o700); err != nil {
 				return err
 			}

@@ -837,3 +837,40 @@ func TestUnpackBesideFailsCleanly(t *testing.T) {
 		})
 	}
 }
+
+// TestUnpackArchiveWithoutDirectoryEntries: many zips list only files; the
+// directories they imply are made all the same, in place and beside.
+func TestUnpackArchiveWithoutDirectoryEntries(t *testing.T) {
+	var filesOnly []tEntry
+	for _, e := range fakeRelease("5.0.1") {
+		if e.Type != tar.TypeDir {
+			filesOnly = append(filesOnly, e)
+		}
+	}
+	for _, beside := range []bool{false, true} {
+		t.Run(fmt.Sprint("beside=", beside), func(t *testing.T) {
+			fx := newInstalledHome(t)
+			archive := writeArchive(t, filepath.Dir(fx.v2), "files-only.zip", writeZip(t, filesOnly))
+			before := snapshot(t, fx.home)
+			plan, err := PlanUnpack(t.Context(), archive, fx.home, UnpackOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			calls := 0
+			if beside {
+				res, err := UnpackBeside(t.Context(), plan, UnpackOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := snapshot(t, res.Home)["lib/extra/new.jar"]; got == "" {
+					t.Error("lib/extra/new.jar missing beside")
+				}
+				return
+			}
+			if _, err := ApplyUnpack(t.Context(), plan, UnpackOptions{Backup: fakeBackup(&calls)}); err != nil {
+				t.Fatal(err)
+			}
+			checkApplied(t, plan, before, snapshot(t, fx.home), releaseSnapshot(t, fakeRelease("5.0.1")))
+		})
+	}
+}

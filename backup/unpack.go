@@ -29,6 +29,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 )
 
 // Errors Apply refuses with before touching anything.
@@ -300,6 +301,11 @@ func (a *applier) apply(ctx context.Context, j *unpackJournal) error {
 			return err
 		}
 		if err := s.run(); err != nil {
+			if errors.Is(err, syscall.EXDEV) {
+				// The home is a mount point (a Docker volume, say): its
+				// parent, where staging lives, is another filesystem.
+				return fmt.Errorf("step %d: the home is not on the filesystem of its parent directory, so files cannot be renamed into it atomically: %w", i, err)
+			}
 			return fmt.Errorf("step %d (%s %s): %w", i, s.Op, s.To, err)
 		}
 	}

@@ -68,6 +68,8 @@ type releaseEntry struct {
 	Kind string // kindFile, kindDir or kindSymlink
 	Mode fs.FileMode
 	Link string // symlink target
+
+	sizeHint int64 // the size the header claims (not trusted: the data is counted)
 }
 
 // entryGuard admits the entries of one archive, in archive order. It
@@ -170,7 +172,7 @@ parents:
 		break parents // a known directory: its parents were checked when it was added
 	}
 
-	e := &releaseEntry{Path: rel, Kind: kind, Mode: info.Mode().Perm()}
+	e := &releaseEntry{Path: rel, Kind: kind, Mode: info.Mode().Perm(), sizeHint: max(0, min(info.Size(), g.maxBytes))}
 	if kind == kindSymlink {
 		target := info.LinkTarget
 		switch {

@@ -249,7 +249,7 @@ func TestReleaseFromArchive(t *testing.T) {
 				entries = append(entries, fileEntry("kaazing-x/"+p, tt.jars[p]))
 			}
 			archive := writeArchive(t, t.TempDir(), "r.tar.gz", writeTar(t, entries, true))
-			_, _, got, err := readReleaseEntries(t.Context(), releaseReader{file: archive}, nil)
+			_, _, got, err := readReleaseEntries(t.Context(), releaseReader{file: archive}, nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -369,7 +369,7 @@ func FuzzReadArchive(f *testing.F) {
 		}
 		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 		defer cancel()
-		entries, _, _, err := readReleaseEntries(ctx, releaseReader{file: file, maxBytes: 1 << 20, maxEntries: 1000}, nil)
+		entries, _, _, err := readReleaseEntries(ctx, releaseReader{file: file, maxBytes: 1 << 20, maxEntries: 1000}, nil, nil)
 		if ctx.Err() != nil {
 			t.Fatalf("no answer in 10s: %v", err)
 		}

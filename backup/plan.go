@@ -77,6 +77,10 @@ type UnpackPlan struct {
 	Files       []PlannedFile  `json:"files"` // sorted by path
 	MaxBytes    int64          `json:"max_bytes"`
 	MaxEntries  int            `json:"max_entries"`
+
+	// content is the release's file contents, when they fit in
+	// planCacheBytes: Apply then writes them without reading the archive.
+	content map[string][]byte
 }
 
 // PlannedFile is the fate of one path.
@@ -145,6 +149,9 @@ type UnpackOptions struct {
 	// testOnlyFail, when set, is called before each step of Apply and may
 	// inject an error (a full disk, a failing rename) at that step.
 	testOnlyFail func(step string) error
+	// testOnlyNoCache makes PlanUnpack keep no content, so that Apply
+	// takes its second pass over the archive (as for a huge archive).
+	testOnlyNoCache bool
 }
 
 // ErrConflict marks a plan that cannot be applied as it stands.
@@ -243,8 +250,15 @@ func PlanUnpack(ctx context.Context, archive, home string, opts UnpackOptions) (
 			}
 		})
 	}
+	var cache *contentCache
+	if !opts.testOnlyNoCache {
+		cache = newContentCache(planCacheBytes)
+	}
 	entries, facts, rel, err := readReleaseEntries(ctx, releaseReader{file: archiveAbs, maxBytes: plan.MaxBytes, maxEntries: plan.MaxEntries},
-		func(e plannedEntry) { jobs <- e })
+		func(e plannedEntry) { jobs <- e }, cache)
+	if cache != nil && !cache.dropped {
+		plan.content = cache.files
+	}
 	if err == nil {
 		for _, dir := range impliedDirs(entries) {
 			entries = append(entries, dir)
@@ -302,7 +316,7 @@ type plannedEntry struct {
 // readReleaseEntries makes one full pass over an archive: every entry
 // admitted and hashed (and handed to each, when set, as soon as it is),
 // and the release read from the best version jar.
-func readReleaseEntries(ctx context.Context, rr releaseReader, each func(plannedEntry)) ([]plannedEntry, archiveFacts, ArchiveRelease, error) {
+func readReleaseEntries(ctx context.Context, rr releaseReader, each func(plannedEntry), cache *contentCache) ([]plannedEntry, archiveFacts, ArchiveRelease, error) {
 	var entries []plannedEntry
 	var best ArchiveRelease
 	bestRank := 0
@@ -311,11 +325,23 @@ func readReleaseEntries(ctx context.Context, rr releaseReader, each func(planned
 		pe := plannedEntry{releaseEntry: *e}
 		if e.Kind == kindFile {
 			var jar *bytesBuffer
-			var w io.Writer
+			var ws []io.Writer
 			rank := versionJarRank(e.Path)
 			if rank > bestRank {
 				jar = &bytesBuffer{max: maxJarRead}
-				w = jar
+				ws = append(ws, jar)
+			}
+			var kept *bytesBuffer
+			if cache.room(e.sizeHint) {
+				kept = &bytesBuffer{data: make([]byte, 0, e.sizeHint), max: int(cache.budget - cache.used)}
+				ws = append(ws, kept)
+			}
+			var w io.Writer
+			switch len(ws) {
+			case 1:
+				w = ws[0]
+			case 2:
+				w = io.MultiWriter(ws...)
 			}
 			sum, n, err := hashingCopy(w, r, buf)
 			if err != nil {
@@ -327,6 +353,7 @@ func readReleaseEntries(ctx context.Context, rr releaseReader, each func(planned
 					best, bestRank = got, rank
 				}
 			}
+			cache.keep(e.Path, kept)
 		}
 		entries = append(entries, pe)
 		if each != nil {
@@ -342,6 +369,50 @@ func readReleaseEntries(ctx context.Context, rr releaseReader, each func(planned
 	}
 	return entries, facts, best, nil
 }
+
+// planCacheBytes is how much release content a plan keeps in memory. A
+// Gateway release is well under it; a bigger archive is read again by Apply.
+const planCacheBytes = 256 << 20
+
+// contentCache keeps the release's file contents read while planning, so
+// that Apply writes exactly the bytes that were planned (and hashed)
+// without inflating the archive a second time. Past its budget it gives
+// up and Apply reads the archive again, checking every hash.
+type contentCache struct {
+	budget, used int64
+	files        map[string][]byte
+	dropped      bool
+}
+
+func newContentCache(budget int64) *contentCache {
+	return &contentCache{budget: budget, files: map[string][]byte{}}
+}
+
+// room reports whether a file of about size bytes may be kept.
+func (c *contentCache) room(size int64) bool {
+	if c == nil || c.dropped {
+		return false
+	}
+	if c.used+size > c.budget {
+		c.drop()
+		return false
+	}
+	return true
+}
+
+func (c *contentCache) keep(name string, b *bytesBuffer) {
+	if c == nil || c.dropped || b == nil {
+		return
+	}
+	if b.overflow {
+		c.drop()
+		return
+	}
+	c.files[name] = b.data
+	c.used += int64(len(b.data))
+}
+
+func (c *contentCache) drop() { c.dropped, c.files = true, nil }
 
 // impliedDirs returns the parent directories no entry lists, as entries.
 func impliedDirs(entries []plannedEntry) []plannedEntry {
@@ -432,7 +503,7 @@ func (p *UnpackPlan) loadReference(ctx context.Context, opts UnpackOptions) (map
 		return nil, fmt.Errorf("read %s: %w", ShippedName, err)
 	}
 	if opts.Pristine != "" {
-		entries, _, rel, err := readReleaseEntries(ctx, releaseReader{file: opts.Pristine, maxBytes: p.MaxBytes, maxEntries: p.MaxEntries}, nil)
+		entries, _, rel, err := readReleaseEntries(ctx, releaseReader{file: opts.Pristine, maxBytes: p.MaxBytes, maxEntries: p.MaxEntries}, nil, nil)
 		if err != nil {
 			return nil, fmt.Errorf("pristine archive: %w", err)
 		}

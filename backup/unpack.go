@@ -386,6 +386,9 @@ func (a *applier) extract(ctx context.Context, all bool) error {
 	}
 	defer root.Close()
 
+	if p.content != nil {
+		return a.writePlannedContent(root, all)
+	}
 	want := map[string]*PlannedFile{}
 	for i := range p.Files {
 		if f := &p.Files[i]; f.Fate != FateUser && f.Fate != FateObsolete && !f.Implied {
@@ -442,6 +445,61 @@ func (a *applier) extract(ctx context.Context, all bool) error {
 	}
 	if seen != len(want) {
 		return fmt.Errorf("extract into staging: %w: %d entries planned, %d found", ErrArchiveChanged, len(want), seen)
+	}
+	return nil
+}
+
+// writePlannedContent is extract when the plan kept the release's
+// content: the very bytes that were hashed are written, in path order, so
+// directories come before what they hold.
+func (a *applier) writePlannedContent(root *os.Root, all bool) error {
+	syncer := newFileSyncer(4)
+	err := func() error {
+		for _, f := range a.plan.Files {
+			if f.Fate == FateUser || f.Fate == FateObsolete || !all && !needsRelease(f.Fate) {
+				continue
+			}
+			if f.Kind == kindDir {
+				if err := root.MkdirAll(f.Path, f.Mode|0o700); err != nil {
+					return err
+				}
+				continue
+			}
+			if dir := path.Dir(f.Path); dir != "." {
+				if err := root.MkdirAll(dir, 0o700); err != nil {
+					return err
+				}
+			}
+			if f.Kind == kindSymlink {
+				if err := root.Symlink(f.Link, f.Path); err != nil {
+					return err
+				}
+				continue
+			}
+			data, ok := a.plan.content[f.Path]
+			if !ok || int64(len(data)) != f.Size {
+				return fmt.Errorf("%w: the plan holds no content for %s", ErrArchiveChanged, f.Path)
+			}
+			if err := a.fail("write " + f.Path); err != nil {
+				return err
+			}
+			out, err := root.OpenFile(f.Path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, f.Mode)
+			if err != nil {
+				return err
+			}
+			if _, err := out.Write(data); err != nil {
+				out.Close()
+				return fmt.Errorf("write %s: %w", f.Path, err)
+			}
+			syncer.add(out)
+		}
+		return nil
+	}()
+	if serr := syncer.wait(); err == nil && serr != nil {
+		err = fmt.Errorf("sync staging: %w", serr)
+	}
+	if err != nil {
+		return fmt.Errorf("extract into staging: %w", err)
 	}
 	return nil
 }

@@ -373,11 +373,12 @@ func releaseSnapshot(t *testing.T, entries []tEntry) map[string]string {
 }
 
 func TestApplyDoesWhatThePlanSays(t *testing.T) {
-	for _, mode := range []string{"shipped/keep", "shipped/new", "pristine/keep", "heuristic/new"} {
+	for _, mode := range []string{"shipped/keep", "shipped/new", "pristine/keep", "heuristic/new", "shipped/keep/second-pass"} {
 		t.Run(mode, func(t *testing.T) {
 			ref, conffiles, _ := strings.Cut(mode, "/")
+			conffiles, secondPass := strings.CutSuffix(conffiles, "/second-pass")
 			fx := newInstalledHome(t)
-			opts := UnpackOptions{Conffiles: conffiles}
+			opts := UnpackOptions{Conffiles: conffiles, testOnlyNoCache: secondPass}
 			if ref != "shipped" {
 				if err := os.Remove(filepath.Join(fx.home, ShippedName)); err != nil {
 					t.Fatal(err)
@@ -394,6 +395,9 @@ func TestApplyDoesWhatThePlanSays(t *testing.T) {
 			}
 			if got := snapshot(t, fx.home); len(diffSnapshots(before, got)) != 0 {
 				t.Fatalf("planning changed the home: %v", diffSnapshots(before, got))
+			}
+			if (plan.content == nil) != secondPass {
+				t.Fatalf("plan content kept: %v, want %v", plan.content != nil, !secondPass)
 			}
 			calls := 0
 			res, err := ApplyUnpack(t.Context(), plan, UnpackOptions{Backup: fakeBackup(&calls)})
@@ -543,7 +547,7 @@ func TestApplyArchiveSwappedSameSize(t *testing.T) {
 	fx := newInstalledHome(t)
 	v2 := fakeRelease("5.0.1")
 	fx.v2 = writeArchive(t, filepath.Dir(fx.v2), "v2.tar", writeTar(t, v2, false))
-	plan, err := PlanUnpack(t.Context(), fx.v2, fx.home, UnpackOptions{})
+	plan, err := PlanUnpack(t.Context(), fx.v2, fx.home, UnpackOptions{testOnlyNoCache: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -872,5 +876,48 @@ func TestUnpackArchiveWithoutDirectoryEntries(t *testing.T) {
 			}
 			checkApplied(t, plan, before, snapshot(t, fx.home), releaseSnapshot(t, fakeRelease("5.0.1")))
 		})
+	}
+}
+
+// TestSecondPassFailures covers the path a plan too big to keep its
+// content takes: the archive read again, a full disk while writing.
+func TestSecondPassFailures(t *testing.T) {
+	for _, step := range []string{"extract", "write README.txt", "write lib/gateway.server.jar", "step 0"} {
+		for _, beside := range []bool{false, true} {
+			t.Run(fmt.Sprint(step, "/beside=", beside), func(t *testing.T) {
+				fx := newInstalledHome(t)
+				plan, err := PlanUnpack(t.Context(), fx.v2, fx.home, UnpackOptions{testOnlyNoCache: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if plan.content != nil {
+					t.Fatal("the plan kept its content")
+				}
+				before, parentBefore := snapshot(t, fx.home), listDir(t, fx.parent)
+				calls, hit := 0, false
+				opts := UnpackOptions{Backup: fakeBackup(&calls), testOnlyFail: func(s string) error {
+					if s == step {
+						hit = true
+						return syscall.ENOSPC
+					}
+					return nil
+				}}
+				if beside {
+					_, err = UnpackBeside(t.Context(), plan, opts)
+				} else {
+					_, err = ApplyUnpack(t.Context(), plan, opts)
+				}
+				if step == "step 0" && beside {
+					if err != nil || hit {
+						t.Fatalf("beside has no steps: %v", err)
+					}
+					return
+				}
+				if !hit || !errors.Is(err, syscall.ENOSPC) {
+					t.Fatalf("hit %v: got %v, want ENOSPC", hit, err)
+				}
+				unchangedAfter(t, fx, before, parentBefore)
+			})
+		}
 	}
 }

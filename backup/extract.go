@@ -68,6 +68,8 @@ type releaseEntry struct {
 	Kind string // kindFile, kindDir or kindSymlink
 	Mode fs.FileMode
 	Link string // symlink target
+
+	sizeHint int64 // the size the header claims (not trusted: the data is counted)
 }
 
 // entryGuard admits the entries of one archive, in archive order. It
@@ -170,7 +172,7 @@ parents:
 		break parents // a known directory: its parents were checked when it was added
 	}
 
-	e := &releaseEntry{Path: rel, Kind: kind, Mode: info.Mode().Perm()}
+	e := &releaseEntry{Path: rel, Kind: kind, Mode: info.Mode().Perm(), sizeHint: max(0, min(info.Size(), g.maxBytes))}
 	if kind == kindSymlink {
 		target := info.LinkTarget
 		switch {
@@ -316,6 +318,10 @@ func (rr releaseReader) walk(ctx context.Context, visit func(e *releaseEntry, r 
 		return facts, fmt.Errorf("open archive: %w", err)
 	}
 	defer f.Close()
+	var size int64
+	if st, err := f.Stat(); err == nil {
+		size = st.Size()
+	}
 	// The name is not trusted: mholt/archives v0.1.5 matches names by
 	// substring ("notes.gzip.txt" is a Gz), so identify by content only.
 	format, stream, err := archives.Identify(ctx, "", f)
@@ -332,9 +338,10 @@ func (rr releaseReader) walk(ctx context.Context, visit func(e *releaseEntry, r 
 		if v.Extraction == nil {
 			return facts, fmt.Errorf("identify %s: %s is compressed but holds no archive", rr.file, facts.Format)
 		}
-		if gz, ok := v.Compression.(archives.Gz); ok {
+		if gz, ok := v.Compression.(archives.Gz); ok && size >= 8<<20 {
 			// pgzip decompresses ahead in its own goroutine, so hashing and
-			// writing overlap with inflating on a second core.
+			// writing overlap with inflating on a second core. It costs
+			// some 16 MB of buffers to start: not worth it for small ones.
 			gz.Multithreaded = true
 			v.Compression = gz
 		}
@@ -359,7 +366,7 @@ func (rr releaseReader) walk(ctx context.Context, visit func(e *releaseEntry, r 
 
 	guard := newEntryGuard(rr.maxBytes, rr.maxEntries)
 	// ContinueOnError stays false: with it, a corrupt tar loops forever.
-	err = ex.Extract(ctx, stream, func(ctx context.Context, info archives.FileInfo) error {
+	err = extractWithoutPanics(ctx, ex, stream, func(ctx context.Context, info archives.FileInfo) error {
 		e, err := guard.admit(info)
 		if err != nil || e == nil {
 			return err
@@ -412,6 +419,24 @@ func (t *tailReader) Read(p []byte) (int, error) {
 
 func (t *tailReader) endsWithZeroBlocks() bool {
 	return t.n >= int64(len(t.last)) && t.last == [1024]byte{}
+}
+
+// ErrCorruptArchive marks an archive the archive libraries could not read
+// without crashing.
+var ErrCorruptArchive = errors.New("corrupt archive")
+
+// extractWithoutPanics runs ex.Extract and turns a panic into an error: the
+// decoders behind mholt/archives are fed untrusted bytes, and one of them
+// (a zip entry with method 95, xz, and a broken stream: the xz decoder
+// returns a nil reader that klauspost/compress/zip then reads) panics.
+// gwup must answer, not crash, whatever the archive holds.
+func extractWithoutPanics(ctx context.Context, ex archives.Extractor, r io.Reader, handle archives.FileHandler) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: the decoder failed: %v", ErrCorruptArchive, p)
+		}
+	}()
+	return ex.Extract(ctx, r, handle)
 }
 
 // countingReader charges what is read against the byte budget, so a header

@@ -2,7 +2,9 @@ package backup
 
 import (
 	"archive/tar"
+	"archive/zip"
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -107,6 +109,7 @@ func TestPlanRefusesBrokenArchives(t *testing.T) {
 		{name: "not an archive", data: []byte("just some text, not an archive at all"), want: "not a known archive format"},
 		{name: "gzip of no tar", data: gzipOf(t, "hello"), want: "archive"},
 		{name: "empty tar", data: writeTar(t, nil, false), want: "not a known archive format"},
+		{name: "zip entry with a broken xz stream", data: zipWithBrokenXZ(t), is: ErrCorruptArchive},
 		{name: "only a top folder", data: writeTar(t, []tEntry{dirEntry(evilTop)}, false), is: ErrNotRelease},
 		{name: "not a Gateway release", data: noJar, is: ErrNotRelease},
 		{name: "a jar without a version", data: writeTar(t, []tEntry{dirEntry(evilTop), fileEntry(evilTop+"lib/gateway.server.jar", string(scantest.Jar("Implementation-Title: x")))}, false), is: ErrNotRelease},
@@ -129,6 +132,37 @@ func TestPlanRefusesBrokenArchives(t *testing.T) {
 		})
 	}
 }
+
+// zipWithBrokenXZ is a zip whose entry claims method 95 (xz) over bytes
+// that are not xz: found by FuzzReadArchive, it made the decoders panic.
+func zipWithBrokenXZ(t testing.TB) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	zw.RegisterCompressor(95, func(w io.Writer) (io.WriteCloser, error) { return nopWriteCloser{w}, nil })
+	for _, e := range []struct {
+		name   string
+		method uint16
+		body   string
+	}{
+		{evilTop, zip.Store, ""},
+		{evilTop + "lib/gateway.server.jar", 95, "definitely not an xz stream"},
+	} {
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: e.name, Method: e.method})
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(w, e.body)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+type nopWriteCloser struct{ io.Writer }
+
+func (nopWriteCloser) Close() error { return nil }
 
 func gzipOf(t *testing.T, s string) []byte {
 	t.Helper()
@@ -215,7 +249,7 @@ func TestReleaseFromArchive(t *testing.T) {
 				entries = append(entries, fileEntry("kaazing-x/"+p, tt.jars[p]))
 			}
 			archive := writeArchive(t, t.TempDir(), "r.tar.gz", writeTar(t, entries, true))
-			_, _, got, err := readReleaseEntries(t.Context(), releaseReader{file: archive})
+			_, _, got, err := readReleaseEntries(t.Context(), releaseReader{file: archive}, nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -317,3 +351,35 @@ func (f fakeInfo) Mode() os.FileMode  { return f.mode }
 func (f fakeInfo) ModTime() time.Time { return time.Time{} }
 func (f fakeInfo) IsDir() bool        { return f.mode.IsDir() }
 func (f fakeInfo) Sys() any           { return nil }
+
+// FuzzReadArchive: any bytes given as a release archive are read to an
+// answer (a release or an error) without panicking or hanging, and what is
+// admitted is local.
+func FuzzReadArchive(f *testing.F) {
+	small := []tEntry{dirEntry(evilTop), fileEntry(evilTop+"lib/gateway.server.jar", string(scantest.Jar("Implementation-Version: 5.0.1"))), linkEntry(evilTop+"lib/l", "gateway.server.jar")}
+	f.Add(writeTar(f, small, false))
+	f.Add(writeTar(f, small, true))
+	f.Add(writeZip(f, small))
+	f.Add(zipWithBrokenXZ(f))
+	f.Add(writeTar(f, append(small, linkEntry(evilTop+"x", ".."), fileEntry(evilTop+"x/y", "z")), false))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		file := filepath.Join(t.TempDir(), "a")
+		if err := os.WriteFile(file, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		entries, _, _, err := readReleaseEntries(ctx, releaseReader{file: file, maxBytes: 1 << 20, maxEntries: 1000}, nil, nil)
+		if ctx.Err() != nil {
+			t.Fatalf("no answer in 10s: %v", err)
+		}
+		if err != nil {
+			return
+		}
+		for _, e := range entries {
+			if !filepath.IsLocal(e.Path) {
+				t.Fatalf("admitted %q", e.Path)
+			}
+		}
+	})
+}

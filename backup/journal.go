@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 )
 
 // JournalSchema versions the unpack journal.
@@ -238,7 +239,7 @@ func (j *unpackJournal) syncHomeDirs() error {
 // set aside in it) and then the journal.
 func (j *unpackJournal) cleanup() error {
 	if j.Staging != "" {
-		if err := os.RemoveAll(j.Staging); err != nil {
+		if err := removeAllConcurrently(j.Staging); err != nil {
 			return fmt.Errorf("remove staging %s: %w", j.Staging, err)
 		}
 	}
@@ -296,4 +297,44 @@ func Recover(ctx context.Context, home string) (*Recovery, error) {
 		return nil, fmt.Errorf("recover %s: %w", home, err)
 	}
 	return r, nil
+}
+
+// removeAllConcurrently is os.RemoveAll with the subtrees two levels down
+// removed by four workers: after an upgrade the staging directory holds the
+// whole replaced release, and unlinking a thousand files one by one is a
+// noticeable part of an unpack.
+func removeAllConcurrently(dir string) error {
+	var subtrees []string
+	tops, _ := os.ReadDir(dir)
+	for _, top := range tops {
+		if !top.IsDir() {
+			continue
+		}
+		children, _ := os.ReadDir(filepath.Join(dir, top.Name()))
+		for _, c := range children {
+			subtrees = append(subtrees, filepath.Join(dir, top.Name(), c.Name()))
+		}
+	}
+	work := make(chan string)
+	errs := make(chan error, len(subtrees))
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for p := range work {
+				errs <- os.RemoveAll(p)
+			}
+		})
+	}
+	for _, p := range subtrees {
+		work <- p
+	}
+	close(work)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return os.RemoveAll(dir)
 }

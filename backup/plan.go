@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Fate is what an unpack does with one path of the home.
@@ -75,6 +76,11 @@ type UnpackPlan struct {
 	Conffiles   string         `json:"conffiles"`
 	Files       []PlannedFile  `json:"files"` // sorted by path
 	MaxBytes    int64          `json:"max_bytes"`
+	MaxEntries  int            `json:"max_entries"`
+
+	// content is the release's file contents, when they fit in
+	// planCacheBytes: Apply then writes them without reading the archive.
+	content map[string][]byte
 }
 
 // PlannedFile is the fate of one path.
@@ -88,6 +94,9 @@ type PlannedFile struct {
 	Link   string      `json:"link,omitempty"`   // release's symlink target
 	Side   string      `json:"side,omitempty"`   // FILE.new or FILE.old written next to it
 	Reason string      `json:"reason,omitempty"`
+	// Implied marks a directory the archive has no entry for (many zips
+	// list only files): the unpack creates it all the same.
+	Implied bool `json:"implied,omitempty"`
 	// What was on disk when planned; Apply refuses if it changed since.
 	HomeSize    int64 `json:"home_size,omitempty"`
 	HomeModTime int64 `json:"home_mtime,omitempty"` // unix nanoseconds
@@ -102,6 +111,18 @@ func (p *UnpackPlan) Conflicts() []PlannedFile {
 		}
 	}
 	return out
+}
+
+// Summary counts the planned paths (directories left out) by fate, for
+// the one-line overview of a dry run.
+func (p *UnpackPlan) Summary() map[Fate]int {
+	n := map[Fate]int{}
+	for _, f := range p.Files {
+		if f.Kind != kindDir {
+			n[f.Fate]++
+		}
+	}
+	return n
 }
 
 // UnpackOptions tunes planning and applying an unpack.
@@ -128,6 +149,9 @@ type UnpackOptions struct {
 	// testOnlyFail, when set, is called before each step of Apply and may
 	// inject an error (a full disk, a failing rename) at that step.
 	testOnlyFail func(step string) error
+	// testOnlyNoCache makes PlanUnpack keep no content, so that Apply
+	// takes its second pass over the archive (as for a huge archive).
+	testOnlyNoCache bool
 }
 
 // ErrConflict marks a plan that cannot be applied as it stands.
@@ -191,32 +215,86 @@ func PlanUnpack(ctx context.Context, archive, home string, opts UnpackOptions) (
 		Home:        home,
 		Conffiles:   conffiles,
 		MaxBytes:    opts.MaxBytes,
+		MaxEntries:  opts.MaxEntries,
 	}
 	if plan.MaxBytes <= 0 {
 		plan.MaxBytes = DefaultMaxBytes
+	}
+	if plan.MaxEntries <= 0 {
+		plan.MaxEntries = DefaultMaxEntries
 	}
 
 	ref, err := plan.loadReference(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("plan unpack: %w", err)
 	}
-	entries, facts, rel, err := readReleaseEntries(ctx, releaseReader{file: archiveAbs, maxBytes: plan.MaxBytes, maxEntries: opts.MaxEntries})
+
+	// Each entry is compared with the home (stat, hash) by two workers
+	// while the archive pass goes on: on a release-sized archive this
+	// hides most of the hashing of the home behind the inflating.
+	var (
+		mu      sync.Mutex
+		files   []PlannedFile
+		fateErr error
+		wg      sync.WaitGroup
+		jobs    = make(chan plannedEntry, 64)
+	)
+	for range 2 {
+		wg.Go(func() {
+			for e := range jobs {
+				pf, err := plan.fateOf(e, ref)
+				mu.Lock()
+				files = append(files, pf)
+				fateErr = cmpOr(fateErr, err)
+				mu.Unlock()
+			}
+		})
+	}
+	var cache *contentCache
+	if !opts.testOnlyNoCache {
+		cache = newContentCache(planCacheBytes)
+	}
+	entries, facts, rel, err := readReleaseEntries(ctx, releaseReader{file: archiveAbs, maxBytes: plan.MaxBytes, maxEntries: plan.MaxEntries},
+		func(e plannedEntry) { jobs <- e }, cache)
+	if cache != nil && !cache.dropped {
+		plan.content = cache.files
+	}
+	if err == nil {
+		for _, dir := range impliedDirs(entries) {
+			entries = append(entries, dir)
+			jobs <- dir
+		}
+	}
+	close(jobs)
+	wg.Wait()
 	if err != nil {
 		return nil, fmt.Errorf("plan unpack: %w", err)
 	}
+	if fateErr != nil {
+		return nil, fmt.Errorf("plan unpack: %w", fateErr)
+	}
 	plan.Format, plan.TopFolder, plan.Release = facts.Format, facts.TopFolder, rel
+	plan.Files = files
+	slices.SortFunc(plan.Files, func(a, b PlannedFile) int { return strings.Compare(a.Path, b.Path) })
 
 	inRelease := make(map[string]bool, len(entries))
 	for _, e := range entries {
 		inRelease[e.Path] = true
 	}
-	sides := map[string]bool{} // side names already chosen
-	for _, e := range entries {
-		pf, err := plan.fateOf(e, ref, sides, inRelease)
+	// Side names are chosen once every release name is known, in path
+	// order, so that the same home and archive always give the same plan.
+	sides := map[string]bool{}
+	for i := range plan.Files {
+		f := &plan.Files[i]
+		switch f.Fate {
+		case FateKeepNew:
+			f.Side, err = plan.freeSide(f.Path, ".new", sides, inRelease)
+		case FateNewOld:
+			f.Side, err = plan.freeSide(f.Path, ".old", sides, inRelease)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("plan unpack: %w", err)
 		}
-		plan.Files = append(plan.Files, pf)
 	}
 	extras, err := plan.homeExtras(ctx, inRelease, ref)
 	if err != nil {
@@ -230,13 +308,15 @@ func PlanUnpack(ctx context.Context, archive, home string, opts UnpackOptions) (
 // plannedEntry is a release entry with its content hash.
 type plannedEntry struct {
 	releaseEntry
-	Size   int64
-	SHA256 string
+	Size    int64
+	SHA256  string
+	implied bool // a parent directory the archive does not list
 }
 
 // readReleaseEntries makes one full pass over an archive: every entry
-// admitted and hashed, and the release read from the best version jar.
-func readReleaseEntries(ctx context.Context, rr releaseReader) ([]plannedEntry, archiveFacts, ArchiveRelease, error) {
+// admitted and hashed (and handed to each, when set, as soon as it is),
+// and the release read from the best version jar.
+func readReleaseEntries(ctx context.Context, rr releaseReader, each func(plannedEntry), cache *contentCache) ([]plannedEntry, archiveFacts, ArchiveRelease, error) {
 	var entries []plannedEntry
 	var best ArchiveRelease
 	bestRank := 0
@@ -245,11 +325,23 @@ func readReleaseEntries(ctx context.Context, rr releaseReader) ([]plannedEntry, 
 		pe := plannedEntry{releaseEntry: *e}
 		if e.Kind == kindFile {
 			var jar *bytesBuffer
-			var w io.Writer
+			var ws []io.Writer
 			rank := versionJarRank(e.Path)
 			if rank > bestRank {
 				jar = &bytesBuffer{max: maxJarRead}
-				w = jar
+				ws = append(ws, jar)
+			}
+			var kept *bytesBuffer
+			if cache.room(e.sizeHint) {
+				kept = &bytesBuffer{data: make([]byte, 0, e.sizeHint), max: int(cache.budget - cache.used)}
+				ws = append(ws, kept)
+			}
+			var w io.Writer
+			switch len(ws) {
+			case 1:
+				w = ws[0]
+			case 2:
+				w = io.MultiWriter(ws...)
 			}
 			sum, n, err := hashingCopy(w, r, buf)
 			if err != nil {
@@ -261,8 +353,12 @@ func readReleaseEntries(ctx context.Context, rr releaseReader) ([]plannedEntry, 
 					best, bestRank = got, rank
 				}
 			}
+			cache.keep(e.Path, kept)
 		}
 		entries = append(entries, pe)
+		if each != nil {
+			each(pe)
+		}
 		return nil
 	})
 	if err != nil {
@@ -272,6 +368,66 @@ func readReleaseEntries(ctx context.Context, rr releaseReader) ([]plannedEntry, 
 		return nil, facts, best, fmt.Errorf("read archive %s: %w: no lib/gateway.server.jar, lib/enterprise.gateway.server.jar, lib/gateway.distribution.version.jar or lib/com.kaazing.gateway.*.version.jar with an Implementation-Version", rr.file, ErrNotRelease)
 	}
 	return entries, facts, best, nil
+}
+
+// planCacheBytes is how much release content a plan keeps in memory. A
+// Gateway release is well under it; a bigger archive is read again by Apply.
+const planCacheBytes = 256 << 20
+
+// contentCache keeps the release's file contents read while planning, so
+// that Apply writes exactly the bytes that were planned (and hashed)
+// without inflating the archive a second time. Past its budget it gives
+// up and Apply reads the archive again, checking every hash.
+type contentCache struct {
+	budget, used int64
+	files        map[string][]byte
+	dropped      bool
+}
+
+func newContentCache(budget int64) *contentCache {
+	return &contentCache{budget: budget, files: map[string][]byte{}}
+}
+
+// room reports whether a file of about size bytes may be kept.
+func (c *contentCache) room(size int64) bool {
+	if c == nil || c.dropped {
+		return false
+	}
+	if c.used+size > c.budget {
+		c.drop()
+		return false
+	}
+	return true
+}
+
+func (c *contentCache) keep(name string, b *bytesBuffer) {
+	if c == nil || c.dropped || b == nil {
+		return
+	}
+	if b.overflow {
+		c.drop()
+		return
+	}
+	c.files[name] = b.data
+	c.used += int64(len(b.data))
+}
+
+func (c *contentCache) drop() { c.dropped, c.files = true, nil }
+
+// impliedDirs returns the parent directories no entry lists, as entries.
+func impliedDirs(entries []plannedEntry) []plannedEntry {
+	listed := make(map[string]bool, len(entries))
+	for _, e := range entries {
+		listed[e.Path] = true
+	}
+	var out []plannedEntry
+	for _, e := range entries {
+		for dir := path.Dir(e.Path); dir != "." && !listed[dir]; dir = path.Dir(dir) {
+			listed[dir] = true
+			out = append(out, plannedEntry{releaseEntry: releaseEntry{Path: dir, Kind: kindDir, Mode: 0o755}, implied: true})
+		}
+	}
+	return out
 }
 
 // bytesBuffer keeps up to max bytes and notes an overflow instead of failing.
@@ -347,7 +503,7 @@ func (p *UnpackPlan) loadReference(ctx context.Context, opts UnpackOptions) (map
 		return nil, fmt.Errorf("read %s: %w", ShippedName, err)
 	}
 	if opts.Pristine != "" {
-		entries, _, rel, err := readReleaseEntries(ctx, releaseReader{file: opts.Pristine, maxBytes: p.MaxBytes, maxEntries: opts.MaxEntries})
+		entries, _, rel, err := readReleaseEntries(ctx, releaseReader{file: opts.Pristine, maxBytes: p.MaxBytes, maxEntries: p.MaxEntries}, nil, nil)
 		if err != nil {
 			return nil, fmt.Errorf("pristine archive: %w", err)
 		}
@@ -450,9 +606,11 @@ func (p *UnpackPlan) blockedAncestor(rel string) (string, string, error) {
 	return "", "", nil
 }
 
-// fateOf decides one release entry (dpkg's table; RPM's fates).
-func (p *UnpackPlan) fateOf(e plannedEntry, ref map[string]original, sides, inRelease map[string]bool) (PlannedFile, error) {
-	pf := PlannedFile{Path: e.Path, Kind: e.Kind, Mode: e.Mode, Size: e.Size, SHA256: e.SHA256, Link: e.Link}
+// fateOf decides one release entry (dpkg's table; RPM's fates). The side
+// file of keep+new and new+old is named later, see PlanUnpack. It only
+// reads p's immutable fields and the home: it runs concurrently.
+func (p *UnpackPlan) fateOf(e plannedEntry, ref map[string]original) (PlannedFile, error) {
+	pf := PlannedFile{Path: e.Path, Kind: e.Kind, Mode: e.Mode, Size: e.Size, SHA256: e.SHA256, Link: e.Link, Implied: e.implied}
 	if e.Kind == kindDir {
 		pf.Size = 0
 	}
@@ -503,9 +661,11 @@ func (p *UnpackPlan) fateOf(e plannedEntry, ref map[string]original, sides, inRe
 	var userChanged, releaseChanged bool
 	switch {
 	case p.Reference == RefHeuristic:
-		userChanged, releaseChanged = UserModifiable(e.Path), true
+		// A symlink where the release has a file (or the reverse) is the
+		// user's doing wherever it is (lib/x.jar -> /opt/shared/x.jar).
+		userChanged, releaseChanged = UserModifiable(e.Path) || hs.Kind != e.Kind, true
 		if userChanged {
-			pf.Reason = "differs from the release's where users make changes (no reference: assumed the user's)"
+			pf.Reason = "differs from the release's where users make changes, or is of another kind (no reference: assumed the user's)"
 		} else {
 			pf.Reason = "differs from the release's outside the user-modifiable set (no reference: assumed the old release's)"
 		}
@@ -538,12 +698,10 @@ func (p *UnpackPlan) fateOf(e plannedEntry, ref map[string]original, sides, inRe
 		pf.Fate = FateKeep
 	case p.Conffiles == ConffilesNew:
 		pf.Fate = FateNewOld
-		pf.Side, err = p.freeSide(e.Path, ".old", sides, inRelease)
 	default:
 		pf.Fate = FateKeepNew
-		pf.Side, err = p.freeSide(e.Path, ".new", sides, inRelease)
 	}
-	return pf, err
+	return pf, nil
 }
 
 // sameContent compares the home's path with a shipped or released version.

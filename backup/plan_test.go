@@ -1,6 +1,8 @@
 package backup
 
 import (
+	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,6 +51,7 @@ func TestPlanFates(t *testing.T) {
 	heuristic := clone(exact)
 	heuristic["conf/log4j-config.xml"] = "keep+new conf/log4j-config.xml.new" // cannot know the release left it alone
 	heuristic["lib/old.jar"] = "user"                                         // cannot tell obsolete from the user's
+	heuristic["lib/log4j-1.2.17.jar"] = "keep+new lib/log4j-1.2.17.jar.new"   // the user's symlink, outside the user-modifiable set
 	sideTaken := clone(exact)
 	sideTaken["conf/gateway-config.xml"] = "keep+new conf/gateway-config.xml.new.2"
 	sideTaken["conf/gateway-config.xml.new"] = "user"
@@ -68,6 +71,13 @@ func TestPlanFates(t *testing.T) {
 		}},
 		{name: "heuristic", ref: RefHeuristic, want: heuristic, prepare: func(t *testing.T, fx fixture) UnpackOptions {
 			removeShipped(t, fx)
+			jar := filepath.Join(fx.home, "lib/log4j-1.2.17.jar")
+			if err := os.Remove(jar); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink("/opt/shared/log4j.jar", jar); err != nil {
+				t.Fatal(err)
+			}
 			return UnpackOptions{}
 		}},
 		{name: "side name taken", ref: RefShipped, want: sideTaken, prepare: func(t *testing.T, fx fixture) UnpackOptions {
@@ -188,5 +198,20 @@ func TestUserModifiable(t *testing.T) {
 		if got := UserModifiable(p); got != want {
 			t.Errorf("UserModifiable(%q) = %v, want %v", p, got, want)
 		}
+	}
+}
+
+func TestPlanEntryBudgetAndSummary(t *testing.T) {
+	fx := newInstalledHome(t)
+	if _, err := PlanUnpack(t.Context(), fx.v2, fx.home, UnpackOptions{MaxEntries: 5}); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("entry budget: got %v, want ErrTooLarge", err)
+	}
+	plan, err := PlanUnpack(t.Context(), fx.v2, fx.home, UnpackOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[Fate]int{FateReplace: 2, FateSame: 5, FateKeepNew: 1, FateKeep: 1, FateUser: 2, FateObsolete: 1, FateInstall: 1}
+	if got := plan.Summary(); !maps.Equal(got, want) {
+		t.Errorf("summary: got %v, want %v", got, want)
 	}
 }

@@ -29,6 +29,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 )
 
 // Errors Apply refuses with before touching anything.
@@ -102,6 +103,9 @@ func (a *applier) fail(step string) error {
 // the plan, and unless opts.Backup returns a verified backup. Any failure
 // after that rolls the home back to exactly what it was.
 func ApplyUnpack(ctx context.Context, plan *UnpackPlan, opts UnpackOptions) (*UnpackResult, error) {
+	if plan == nil || plan.Schema != PlanSchema {
+		return nil, errors.New("unpack: not a plan made by PlanUnpack")
+	}
 	a := &applier{plan: plan, opts: opts}
 	if err := a.preflight(); err != nil {
 		return nil, fmt.Errorf("unpack into %s: %w", plan.Home, err)
@@ -143,9 +147,6 @@ func ApplyUnpack(ctx context.Context, plan *UnpackPlan, opts UnpackOptions) (*Un
 // preflight refuses what must be refused before anything is written.
 func (a *applier) preflight() error {
 	p := a.plan
-	if p == nil || p.Schema != PlanSchema {
-		return errors.New("not a plan made by PlanUnpack")
-	}
 	if a.opts.GatewayRunning {
 		return fmt.Errorf("%w: stop it first", ErrGatewayRunning)
 	}
@@ -172,6 +173,13 @@ func (a *applier) checkHomeUnchanged() error {
 	for _, f := range p.Files {
 		if f.Fate == FateSame || f.Fate == FateUser || f.Fate == FateObsolete || f.Fate == FateKeep {
 			continue // nothing of it is touched
+		}
+		// A directory swapped for a symlink since the plan would have the
+		// renames write through it, out of the home.
+		if dir, kind, err := p.blockedAncestor(f.Path); err != nil {
+			return err
+		} else if dir != "" {
+			return fmt.Errorf("%w: %s is now a %s", ErrHomeChanged, dir, kind)
 		}
 		hs, err := p.stat(f.Path)
 		if err != nil {
@@ -293,6 +301,11 @@ func (a *applier) apply(ctx context.Context, j *unpackJournal) error {
 			return err
 		}
 		if err := s.run(); err != nil {
+			if errors.Is(err, syscall.EXDEV) {
+				// The home is a mount point (a Docker volume, say): its
+				// parent, where staging lives, is another filesystem.
+				return fmt.Errorf("step %d: the home is not on the filesystem of its parent directory, so files cannot be renamed into it atomically: %w", i, err)
+			}
 			return fmt.Errorf("step %d (%s %s): %w", i, s.Op, s.To, err)
 		}
 	}
@@ -358,7 +371,7 @@ func (a *applier) writeShipped() (bool, error) {
 // extract makes the second pass over the archive, writing into
 // staging/new, through os.Root, the entries the plan needs (all of them
 // when beside), each checked against the plan's hash; files are fsynced
-// by two workers while the pass goes on.
+// by four workers (fsync mostly waits on the disk) while the pass goes on.
 func (a *applier) extract(ctx context.Context, all bool) error {
 	p := a.plan
 	if err := a.fail("extract"); err != nil {
@@ -373,16 +386,19 @@ func (a *applier) extract(ctx context.Context, all bool) error {
 	}
 	defer root.Close()
 
+	if p.content != nil {
+		return a.writePlannedContent(root, all)
+	}
 	want := map[string]*PlannedFile{}
 	for i := range p.Files {
-		if f := &p.Files[i]; f.Fate != FateUser && f.Fate != FateObsolete {
+		if f := &p.Files[i]; f.Fate != FateUser && f.Fate != FateObsolete && !f.Implied {
 			want[f.Path] = f
 		}
 	}
-	syncer := newFileSyncer(2)
+	syncer := newFileSyncer(4)
 	seen := 0
 	buf := make([]byte, 256<<10)
-	_, err = releaseReader{file: p.Archive, maxBytes: p.MaxBytes, maxEntries: DefaultMaxEntries}.walk(ctx, func(e *releaseEntry, r io.Reader) error {
+	_, err = releaseReader{file: p.Archive, maxBytes: p.MaxBytes, maxEntries: p.MaxEntries}.walk(ctx, func(e *releaseEntry, r io.Reader) error {
 		f := want[e.Path]
 		if f == nil || f.Kind != e.Kind || f.Link != e.Link {
 			return fmt.Errorf("%w: %s", ErrArchiveChanged, e.Path)
@@ -429,6 +445,61 @@ func (a *applier) extract(ctx context.Context, all bool) error {
 	}
 	if seen != len(want) {
 		return fmt.Errorf("extract into staging: %w: %d entries planned, %d found", ErrArchiveChanged, len(want), seen)
+	}
+	return nil
+}
+
+// writePlannedContent is extract when the plan kept the release's
+// content: the very bytes that were hashed are written, in path order, so
+// directories come before what they hold.
+func (a *applier) writePlannedContent(root *os.Root, all bool) error {
+	syncer := newFileSyncer(4)
+	err := func() error {
+		for _, f := range a.plan.Files {
+			if f.Fate == FateUser || f.Fate == FateObsolete || !all && !needsRelease(f.Fate) {
+				continue
+			}
+			if f.Kind == kindDir {
+				if err := root.MkdirAll(f.Path, f.Mode|0o700); err != nil {
+					return err
+				}
+				continue
+			}
+			if dir := path.Dir(f.Path); dir != "." {
+				if err := root.MkdirAll(dir, 0o700); err != nil {
+					return err
+				}
+			}
+			if f.Kind == kindSymlink {
+				if err := root.Symlink(f.Link, f.Path); err != nil {
+					return err
+				}
+				continue
+			}
+			data, ok := a.plan.content[f.Path]
+			if !ok || int64(len(data)) != f.Size {
+				return fmt.Errorf("%w: the plan holds no content for %s", ErrArchiveChanged, f.Path)
+			}
+			if err := a.fail("write " + f.Path); err != nil {
+				return err
+			}
+			out, err := root.OpenFile(f.Path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, f.Mode)
+			if err != nil {
+				return err
+			}
+			if _, err := out.Write(data); err != nil {
+				out.Close()
+				return fmt.Errorf("write %s: %w", f.Path, err)
+			}
+			syncer.add(out)
+		}
+		return nil
+	}()
+	if serr := syncer.wait(); err == nil && serr != nil {
+		err = fmt.Errorf("sync staging: %w", serr)
+	}
+	if err != nil {
+		return fmt.Errorf("extract into staging: %w", err)
 	}
 	return nil
 }
@@ -636,6 +707,9 @@ func (a *applier) beside(ctx context.Context, target string) error {
 	}
 	for _, f := range p.Files { // directories made on the way have 0700
 		if f.Kind == kindDir && f.Fate != FateUser && f.Fate != FateObsolete {
+			if err := root.MkdirAll(f.Path, f.Mode|0o700); err != nil {
+				return err
+			}
 			if err := root.Chmod(f.Path, f.Mode|0o700); err != nil {
 				return err
 			}

@@ -373,17 +373,31 @@ func releaseSnapshot(t *testing.T, entries []tEntry) map[string]string {
 }
 
 func TestApplyDoesWhatThePlanSays(t *testing.T) {
-	for _, conffiles := range []string{ConffilesKeep, ConffilesNew} {
-		t.Run(conffiles, func(t *testing.T) {
+	for _, mode := range []string{"shipped/keep", "shipped/new", "pristine/keep", "heuristic/new", "shipped/keep/second-pass"} {
+		t.Run(mode, func(t *testing.T) {
+			ref, conffiles, _ := strings.Cut(mode, "/")
+			conffiles, secondPass := strings.CutSuffix(conffiles, "/second-pass")
 			fx := newInstalledHome(t)
+			opts := UnpackOptions{Conffiles: conffiles, testOnlyNoCache: secondPass}
+			if ref != "shipped" {
+				if err := os.Remove(filepath.Join(fx.home, ShippedName)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if ref == "pristine" {
+				opts.Pristine = fx.v1
+			}
 			before := snapshot(t, fx.home)
 			parentBefore := listDir(t, fx.parent)
-			plan, err := PlanUnpack(t.Context(), fx.v2, fx.home, UnpackOptions{Conffiles: conffiles})
+			plan, err := PlanUnpack(t.Context(), fx.v2, fx.home, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got := snapshot(t, fx.home); len(diffSnapshots(before, got)) != 0 {
 				t.Fatalf("planning changed the home: %v", diffSnapshots(before, got))
+			}
+			if (plan.content == nil) != secondPass {
+				t.Fatalf("plan content kept: %v, want %v", plan.content != nil, !secondPass)
 			}
 			calls := 0
 			res, err := ApplyUnpack(t.Context(), plan, UnpackOptions{Backup: fakeBackup(&calls)})
@@ -400,11 +414,11 @@ func TestApplyDoesWhatThePlanSays(t *testing.T) {
 			if res.Backup != "/backups/home-before.tar.gz" || !strings.Contains(res.Rollback, "gwup restore /backups/home-before.tar.gz --into "+fx.home) {
 				t.Errorf("result backup/rollback: %q / %q", res.Backup, res.Rollback)
 			}
-			if len(res.Merge) != 1 || res.Merge[0].Path != "conf/gateway-config.xml" || !strings.Contains(res.Merge[0].Note, "namespace") {
+			if len(res.Merge) == 0 || res.Merge[0].Path != "conf/gateway-config.xml" || !strings.Contains(res.Merge[0].Note, "namespace") {
 				t.Errorf("merge notes: %+v", res.Merge)
 			}
-			if !slices.Equal(res.Obsolete, []string{"lib/old.jar"}) {
-				t.Errorf("obsolete: got %v", res.Obsolete)
+			if wantObsolete := []string{"lib/old.jar"}; ref != "heuristic" && !slices.Equal(res.Obsolete, wantObsolete) {
+				t.Errorf("obsolete: got %v, want %v", res.Obsolete, wantObsolete)
 			}
 			checkShippedRecord(t, fx.home, "5.0.1", fakeRelease("5.0.1"))
 		})
@@ -489,6 +503,15 @@ func TestApplyRefuses(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, want: ErrHomeChanged},
+		{name: "directory swapped for a symlink after plan", prepare: func(t *testing.T, fx fixture) {
+			lib := filepath.Join(fx.home, "lib")
+			if err := os.Rename(lib, lib+".moved"); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(t.TempDir(), lib); err != nil {
+				t.Fatal(err)
+			}
+		}, want: ErrHomeChanged},
 		{name: "archive replaced after plan", prepare: func(t *testing.T, fx fixture) {
 			writeArchive(t, filepath.Dir(fx.v2), filepath.Base(fx.v2), writeTar(t, fakeRelease("5.0.0"), true))
 		}, want: ErrArchiveChanged},
@@ -524,7 +547,7 @@ func TestApplyArchiveSwappedSameSize(t *testing.T) {
 	fx := newInstalledHome(t)
 	v2 := fakeRelease("5.0.1")
 	fx.v2 = writeArchive(t, filepath.Dir(fx.v2), "v2.tar", writeTar(t, v2, false))
-	plan, err := PlanUnpack(t.Context(), fx.v2, fx.home, UnpackOptions{})
+	plan, err := PlanUnpack(t.Context(), fx.v2, fx.home, UnpackOptions{testOnlyNoCache: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -569,10 +592,10 @@ func TestApplyRefusesConflicts(t *testing.T) {
 }
 
 // applySteps lists the step names Apply passes to its fault hook.
-func applySteps(t *testing.T) []string {
+func applySteps(t *testing.T, conffiles string) []string {
 	t.Helper()
 	fx := newInstalledHome(t)
-	plan, err := PlanUnpack(t.Context(), fx.v2, fx.home, UnpackOptions{})
+	plan, err := PlanUnpack(t.Context(), fx.v2, fx.home, UnpackOptions{Conffiles: conffiles})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -597,7 +620,7 @@ func applySteps(t *testing.T) []string {
 // after rename: each time the home must be restored exactly and nothing
 // may be left beside it.
 func TestApplyFailsAtEachStep(t *testing.T) {
-	for _, step := range applySteps(t) {
+	for _, step := range applySteps(t, ConffilesKeep) {
 		if step == "cleanup" {
 			continue // after the commit: nothing to roll back (see TestApplyKilledAtEachStep)
 		}
@@ -628,57 +651,62 @@ func TestApplyFailsAtEachStep(t *testing.T) {
 // staging and journal as a killed process would; Recover must then roll
 // back (or, once committed, finish) and a second Recover find nothing.
 func TestApplyKilledAtEachStep(t *testing.T) {
-	for _, step := range applySteps(t) {
-		t.Run(step, func(t *testing.T) {
-			fx := newInstalledHome(t)
-			plan, err := PlanUnpack(t.Context(), fx.v2, fx.home, UnpackOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			before, parentBefore := snapshot(t, fx.home), listDir(t, fx.parent)
-			calls := 0
-			opts := UnpackOptions{Backup: fakeBackup(&calls), testOnlyFail: func(s string) error {
-				if s == step {
-					return errSimulatedKill
-				}
-				return nil
-			}}
-			if _, err := ApplyUnpack(t.Context(), plan, opts); !errors.Is(err, errSimulatedKill) {
-				t.Fatalf("got %v, want the simulated kill", err)
-			}
-			if step != "backup" {
-				if _, err := ApplyUnpack(t.Context(), plan, UnpackOptions{Backup: fakeBackup(&calls)}); !errors.Is(err, ErrUnfinished) {
-					t.Fatalf("a second unpack before recover: got %v, want ErrUnfinished", err)
-				}
-			}
-			rec, err := Recover(t.Context(), fx.home)
-			if err != nil {
-				t.Fatal(err)
-			}
-			switch {
-			case step == "backup":
-				if rec.Action != "none" {
-					t.Errorf("recover: %+v, want none", rec)
-				}
-				unchangedAfter(t, fx, before, parentBefore)
-			case step == "cleanup":
-				if rec.Action != "finished" {
-					t.Errorf("recover: %+v, want finished", rec)
-				}
-				checkApplied(t, plan, before, snapshot(t, fx.home), releaseSnapshot(t, fakeRelease("5.0.1")))
-				if got := listDir(t, fx.parent); !slices.Equal(got, parentBefore) {
-					t.Errorf("parent directory: got %v, want %v", got, parentBefore)
-				}
-			default:
-				if rec.Action != "rolled-back" || rec.Release != "5.0.1" || rec.Backup != "/backups/home-before.tar.gz" {
-					t.Errorf("recover: %+v, want rolled-back", rec)
-				}
-				unchangedAfter(t, fx, before, parentBefore)
-			}
-			if rec, err := Recover(t.Context(), fx.home); err != nil || rec.Action != "none" {
-				t.Errorf("second recover: %+v, %v", rec, err)
-			}
-		})
+	for _, conffiles := range []string{ConffilesKeep, ConffilesNew} {
+		for _, step := range applySteps(t, conffiles) {
+			t.Run(conffiles+"/"+step, func(t *testing.T) { killedAt(t, conffiles, step) })
+		}
+	}
+}
+
+func killedAt(t *testing.T, conffiles, step string) {
+	t.Helper()
+	fx := newInstalledHome(t)
+	plan, err := PlanUnpack(t.Context(), fx.v2, fx.home, UnpackOptions{Conffiles: conffiles})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, parentBefore := snapshot(t, fx.home), listDir(t, fx.parent)
+	calls := 0
+	opts := UnpackOptions{Backup: fakeBackup(&calls), testOnlyFail: func(s string) error {
+		if s == step {
+			return errSimulatedKill
+		}
+		return nil
+	}}
+	if _, err := ApplyUnpack(t.Context(), plan, opts); !errors.Is(err, errSimulatedKill) {
+		t.Fatalf("got %v, want the simulated kill", err)
+	}
+	if step != "backup" {
+		if _, err := ApplyUnpack(t.Context(), plan, UnpackOptions{Backup: fakeBackup(&calls)}); !errors.Is(err, ErrUnfinished) {
+			t.Fatalf("a second unpack before recover: got %v, want ErrUnfinished", err)
+		}
+	}
+	rec, err := Recover(t.Context(), fx.home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case step == "backup":
+		if rec.Action != "none" {
+			t.Errorf("recover: %+v, want none", rec)
+		}
+		unchangedAfter(t, fx, before, parentBefore)
+	case step == "cleanup":
+		if rec.Action != "finished" {
+			t.Errorf("recover: %+v, want finished", rec)
+		}
+		checkApplied(t, plan, before, snapshot(t, fx.home), releaseSnapshot(t, fakeRelease("5.0.1")))
+		if got := listDir(t, fx.parent); !slices.Equal(got, parentBefore) {
+			t.Errorf("parent directory: got %v, want %v", got, parentBefore)
+		}
+	default:
+		if rec.Action != "rolled-back" || rec.Release != "5.0.1" || rec.Backup != "/backups/home-before.tar.gz" {
+			t.Errorf("recover: %+v, want rolled-back", rec)
+		}
+		unchangedAfter(t, fx, before, parentBefore)
+	}
+	if rec, err := Recover(t.Context(), fx.home); err != nil || rec.Action != "none" {
+		t.Errorf("second recover: %+v, %v", rec, err)
 	}
 }
 
@@ -785,6 +813,111 @@ func TestBesideTarget(t *testing.T) {
 		got, err := BesideTarget(&UnpackPlan{Home: tt.home, TopFolder: tt.top, Release: ArchiveRelease{Version: tt.version}}, tt.target)
 		if err != nil || got != tt.want {
 			t.Errorf("BesideTarget(%s): got %q, %v, want %q", tt.home, got, err, tt.want)
+		}
+	}
+}
+
+func TestUnpackBesideFailsCleanly(t *testing.T) {
+	for _, step := range []string{"extract", "write README.txt", "copy conf/gateway-config.xml", "copy lib/ext/login-module.jar", "rename"} {
+		t.Run(step, func(t *testing.T) {
+			fx := newInstalledHome(t)
+			plan, err := PlanUnpack(t.Context(), fx.v2, fx.home, UnpackOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			before, parentBefore := snapshot(t, fx.home), listDir(t, fx.parent)
+			hit := false
+			_, err = UnpackBeside(t.Context(), plan, UnpackOptions{testOnlyFail: func(s string) error {
+				if s == step {
+					hit = true
+					return syscall.ENOSPC
+				}
+				return nil
+			}})
+			if !hit || !errors.Is(err, syscall.ENOSPC) {
+				t.Fatalf("step %q hit %v: got %v, want ENOSPC", step, hit, err)
+			}
+			unchangedAfter(t, fx, before, parentBefore)
+		})
+	}
+}
+
+// TestUnpackArchiveWithoutDirectoryEntries: many zips list only files; the
+// directories they imply are made all the same, in place and beside.
+func TestUnpackArchiveWithoutDirectoryEntries(t *testing.T) {
+	var filesOnly []tEntry
+	for _, e := range fakeRelease("5.0.1") {
+		if e.Type != tar.TypeDir {
+			filesOnly = append(filesOnly, e)
+		}
+	}
+	for _, beside := range []bool{false, true} {
+		t.Run(fmt.Sprint("beside=", beside), func(t *testing.T) {
+			fx := newInstalledHome(t)
+			archive := writeArchive(t, filepath.Dir(fx.v2), "files-only.zip", writeZip(t, filesOnly))
+			before := snapshot(t, fx.home)
+			plan, err := PlanUnpack(t.Context(), archive, fx.home, UnpackOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			calls := 0
+			if beside {
+				res, err := UnpackBeside(t.Context(), plan, UnpackOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := snapshot(t, res.Home)["lib/extra/new.jar"]; got == "" {
+					t.Error("lib/extra/new.jar missing beside")
+				}
+				return
+			}
+			if _, err := ApplyUnpack(t.Context(), plan, UnpackOptions{Backup: fakeBackup(&calls)}); err != nil {
+				t.Fatal(err)
+			}
+			checkApplied(t, plan, before, snapshot(t, fx.home), releaseSnapshot(t, fakeRelease("5.0.1")))
+		})
+	}
+}
+
+// TestSecondPassFailures covers the path a plan too big to keep its
+// content takes: the archive read again, a full disk while writing.
+func TestSecondPassFailures(t *testing.T) {
+	for _, step := range []string{"extract", "write README.txt", "write lib/gateway.server.jar", "step 0"} {
+		for _, beside := range []bool{false, true} {
+			t.Run(fmt.Sprint(step, "/beside=", beside), func(t *testing.T) {
+				fx := newInstalledHome(t)
+				plan, err := PlanUnpack(t.Context(), fx.v2, fx.home, UnpackOptions{testOnlyNoCache: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if plan.content != nil {
+					t.Fatal("the plan kept its content")
+				}
+				before, parentBefore := snapshot(t, fx.home), listDir(t, fx.parent)
+				calls, hit := 0, false
+				opts := UnpackOptions{Backup: fakeBackup(&calls), testOnlyFail: func(s string) error {
+					if s == step {
+						hit = true
+						return syscall.ENOSPC
+					}
+					return nil
+				}}
+				if beside {
+					_, err = UnpackBeside(t.Context(), plan, opts)
+				} else {
+					_, err = ApplyUnpack(t.Context(), plan, opts)
+				}
+				if step == "step 0" && beside {
+					if err != nil || hit {
+						t.Fatalf("beside has no steps: %v", err)
+					}
+					return
+				}
+				if !hit || !errors.Is(err, syscall.ENOSPC) {
+					t.Fatalf("hit %v: got %v, want ENOSPC", hit, err)
+				}
+				unchangedAfter(t, fx, before, parentBefore)
+			})
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/kaazing-tools/gwup/scan"
@@ -49,6 +50,9 @@ type Remediation struct {
 	Line     int    `json:"line"`
 	Port     int    `json:"port"`
 	FreePort int    `json:"free_port"`
+	// Property is set when the port comes from a ${property}: File and
+	// Line then point at the property, which is what to change.
+	Property string `json:"property,omitempty"`
 	Message  string `json:"message"`
 }
 
@@ -483,10 +487,22 @@ func remediate(clashes []Clash, installs []scan.Install, live scan.Live) {
 			where = fmt.Sprintf("%s:%d", at.File, at.Line)
 		}
 		target := fmt.Sprintf("port %d", free)
+		value := strconv.Itoa(free)
 		if free == 0 {
-			target = "a free port"
+			target, value = "a free port", "a free port"
 		}
 		r.Message = fmt.Sprintf("change %s/%d to %s in %s", c.Proto, c.Port, target, where)
+		// A port set by a ${property} moves where the property is set: the
+		// accept or bind itself only names it.
+		if o := at.PortFrom; o != nil && o.Source == "properties" && o.File != "" {
+			r.Property, r.File, r.Line = o.Property, o.File, o.Line
+			r.Message = fmt.Sprintf("set property %s to %s in %s:%d (it sets %s/%d for every listener that uses it)", o.Property, value, o.File, o.Line, c.Proto, c.Port)
+			count = 1
+		} else if o != nil && o.Source == "define" {
+			r.Property = o.Property
+			r.Message = fmt.Sprintf("set -D%s=%s where the gateway is started (GATEWAY_OPTS in its start script or service), or change %s", o.Property, value, where)
+			count = 1
+		}
 		if count > 1 {
 			others := "listener"
 			if count-1 > 1 {

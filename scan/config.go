@@ -149,12 +149,14 @@ func ParseConfigBytes(data []byte, path string, opts ParseOptions) ParsedConfig 
 // configParser holds the state of one parse: the tree, the line of each
 // element, the property resolver and what has been found so far.
 type configParser struct {
-	path   string
-	lines  map[*etree.Element]int
-	props  *propertyResolver
-	result ParsedConfig
-	owners []int // owners[i] is the serviceRef.index of result.Listeners[i]
-	seen   map[listenerKey]bool
+	path  string
+	lines map[*etree.Element]int
+	props *propertyResolver
+	// propLines is the line of each top-level <property>'s <value>.
+	propLines map[string]int
+	result    ParsedConfig
+	owners    []int // owners[i] is the serviceRef.index of result.Listeners[i]
+	seen      map[listenerKey]bool
 }
 
 func (p *configParser) problem(key string, line int, format string, args ...any) {
@@ -212,6 +214,14 @@ func (p *configParser) parse(data []byte, opts ParseOptions) {
 	}
 	p.readNamespace(root)
 	p.props = newPropertyResolver(opts.Defines, topLevelProperties(root), opts.Hostname)
+	p.propLines = map[string]int{}
+	for _, ps := range root.SelectElements("properties") {
+		for _, prop := range ps.SelectElements("property") {
+			if name, value := prop.SelectElement("name"), prop.SelectElement("value"); name != nil && value != nil {
+				p.propLines[strings.TrimSpace(name.Text())] = p.line(value)
+			}
+		}
+	}
 	p.reportUnresolved(root)
 	p.readServices(root)
 	p.readReferenced(root)

@@ -50,6 +50,7 @@ type serviceRef struct {
 // option is one accept-options or connect-options child, after substitution.
 type option struct {
 	value   string
+	raw     string // as written, before substitution
 	line    int
 	element string // "ws.bind", "service-defaults/ws.bind", ...
 }
@@ -80,8 +81,9 @@ func (p *configParser) readOptions(e *etree.Element, elementPrefix string) optio
 		if rest, ok := strings.CutPrefix(name, "tls."); ok {
 			name = "ssl." + rest
 		}
-		v, _ := p.props.expand(strings.TrimSpace(c.Text()))
-		opts[name] = option{value: v, line: p.line(c), element: elementPrefix + c.Tag}
+		raw := strings.TrimSpace(c.Text())
+		v, _ := p.props.expand(raw)
+		opts[name] = option{value: v, raw: raw, line: p.line(c), element: elementPrefix + c.Tag}
 	}
 	return opts
 }
@@ -178,6 +180,7 @@ func (p *configParser) acceptListener(svc serviceRef, e *etree.Element, element 
 			return
 		}
 		l.Host, l.Port, l.Element, l.Line = host, port, bind.element, bind.line
+		l.PortFrom = p.portOrigin(bind.raw, port)
 		p.addListener(svc, l)
 		return
 	}
@@ -187,7 +190,39 @@ func (p *configParser) acceptListener(svc serviceRef, e *etree.Element, element 
 		return
 	}
 	l.Host, l.Port = addr.host, addr.port
+	l.PortFrom = p.portOrigin(raw, addr.port)
 	p.addListener(svc, l)
+}
+
+// portOrigin finds the ${property} of raw whose value is port: the place to
+// edit to move the socket. It returns nil when the port is written out.
+func (p *configParser) portOrigin(raw string, port int) *PortOrigin {
+	want := strconv.Itoa(port)
+	for rest := raw; ; {
+		i := strings.Index(rest, "${")
+		if i < 0 {
+			return nil
+		}
+		if i > 0 && rest[i-1] == '$' { // $${x} is the literal text ${x}
+			rest = rest[i+2:]
+			continue
+		}
+		end := strings.IndexByte(rest[i:], '}')
+		if end < 0 {
+			return nil
+		}
+		name := rest[i+2 : i+end]
+		rest = rest[i+end+1:]
+		if v, ok := p.props.defines[name]; ok {
+			if strings.TrimSpace(v) == want {
+				return &PortOrigin{Property: name, Source: "define"}
+			}
+			continue
+		}
+		if v, ok := p.props.declared[name]; ok && strings.TrimSpace(v) == want {
+			return &PortOrigin{Property: name, Source: "properties", File: p.path, Line: p.propLines[name]}
+		}
+	}
 }
 
 // transportFor returns the accept-options transport that replaces the

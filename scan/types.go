@@ -83,6 +83,20 @@ type Listener struct {
 	Scheme  string `json:"scheme,omitempty"` // ws, wss, http, tcp, udp, jmx, ...
 	File    string `json:"file"`
 	Line    int    `json:"line"`
+	// PortFrom says where the port number is set when it comes from a
+	// ${property}: that, not File:Line, is what an operator edits to move
+	// the socket. Nil when the port is written literally.
+	PortFrom *PortOrigin `json:"port_from,omitempty"`
+}
+
+// PortOrigin is the property that sets a listener's port.
+type PortOrigin struct {
+	Property string `json:"property"`
+	// Source is "properties" (a <property> of the file, at File:Line) or
+	// "define" (a -D value of the process, start script or --define).
+	Source string `json:"source"`
+	File   string `json:"file,omitempty"`
+	Line   int    `json:"line,omitempty"`
 }
 
 // Addr is host:port as the socket is bound ("[::1]:80" for IPv6).

@@ -83,6 +83,53 @@ type RestoreResult struct {
 	Manifest Manifest      `json:"manifest"`
 	Items    []RestoreItem `json:"items"`
 	Written  int           `json:"written"`
+	// CreatedHome is true when Into did not exist and was created (mode
+	// 0755, like a Gateway home; its parent must exist). In a dry run it
+	// says the home would be created.
+	CreatedHome bool `json:"created_home,omitempty"`
+}
+
+// restoreTarget is the home to restore into, cleaned and absolute, and
+// whether it is missing. The manifest's Home is written by whoever made the
+// archive, so it is used only when it names an existing directory other
+// than "/"; a home that does not exist (yet) needs an explicit Into.
+func restoreTarget(m Manifest, opts RestoreOptions) (string, bool, error) {
+	if opts.Into == "" {
+		home := m.Home
+		switch {
+		case home == "" || !filepath.IsAbs(home):
+			return "", false, fmt.Errorf("restore: the manifest's home %q is not an absolute path: give the home to restore into explicitly", home)
+		case filepath.Clean(home) != home:
+			return "", false, fmt.Errorf("restore: the manifest's home %q is not a clean path: give the home to restore into explicitly", home)
+		case home == "/":
+			return "", false, fmt.Errorf("restore: the manifest's home is \"/\": refusing to restore into the root directory")
+		}
+		fi, err := os.Stat(home)
+		if err != nil {
+			return "", false, fmt.Errorf("restore into %s (the manifest's home): %w: give the home to restore into explicitly", home, err)
+		}
+		if !fi.IsDir() {
+			return "", false, fmt.Errorf("restore into %s (the manifest's home): not a directory", home)
+		}
+		return home, false, nil
+	}
+	into, err := filepath.Abs(opts.Into)
+	if err != nil {
+		return "", false, fmt.Errorf("restore into %s: %w", opts.Into, err)
+	}
+	if into == "/" {
+		return "", false, fmt.Errorf("restore into /: refusing to restore into the root directory")
+	}
+	fi, err := os.Stat(into)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return into, true, nil
+	case err != nil:
+		return "", false, fmt.Errorf("restore into %s: %w", into, err)
+	case !fi.IsDir():
+		return "", false, fmt.Errorf("restore into %s: not a directory", into)
+	}
+	return into, false, nil
 }
 
 // Restore restores archive into opts.Into; see the file comment for the
@@ -95,17 +142,16 @@ func Restore(ctx context.Context, fsys afero.Fs, archive string, opts RestoreOpt
 		return RestoreResult{}, fmt.Errorf("restore: %w", err)
 	}
 	m := rep.Manifest
-	into := opts.Into
-	if into == "" {
-		into = m.Home
+	into, missing, err := restoreTarget(m, opts)
+	if err != nil {
+		return RestoreResult{}, err
 	}
-	if into, err = filepath.Abs(into); err != nil {
-		return RestoreResult{}, fmt.Errorf("restore into %s: %w", opts.Into, err)
-	}
-	res := RestoreResult{Into: into, DryRun: opts.DryRun, Manifest: m, Items: []RestoreItem{}}
-	if !opts.DryRun {
-		if err := os.MkdirAll(into, 0o755); err != nil {
-			return res, fmt.Errorf("restore into %s: %w", into, err)
+	res := RestoreResult{Into: into, DryRun: opts.DryRun, Manifest: m, Items: []RestoreItem{}, CreatedHome: missing}
+	if missing && !opts.DryRun {
+		// Only the home itself, never its parents: a typo in the parent
+		// path fails here instead of growing a tree of 0755 folders.
+		if err := os.Mkdir(into, 0o755); err != nil {
+			return res, fmt.Errorf("restore into %s: create the home: %w", into, err)
 		}
 	}
 	t := &restorer{into: into, opts: opts}

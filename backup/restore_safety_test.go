@@ -1,0 +1,154 @@
+package backup
+
+// Tests for archives written by someone else than gwup: the manifest says
+// where to write and what to set, so restore must not simply obey it.
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/afero"
+)
+
+// craftEntry is one entry of a hand-made archive. hdrMode is the mode in the
+// tar header (c_ISUID and friends included); 0 means mode.Perm().
+type craftEntry struct {
+	name, body, link, source string
+	mode                     fs.FileMode
+	hdrMode                  int64
+}
+
+var craftTime = time.Unix(1700000000, 0).UTC()
+
+// craftArchive writes a tar.gz whose manifest agrees with its entries, as an
+// attacker would, and returns its path. edit may change the manifest last.
+func craftArchive(t *testing.T, home string, entries []craftEntry, edit func(*Manifest)) string {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	m := Manifest{Schema: ManifestSchema, Home: home, Complete: true, Created: craftTime, Method: MethodAll, Entries: []Entry{}}
+	for _, c := range entries {
+		hdr := &tar.Header{Name: c.name, Mode: c.hdrMode, ModTime: craftTime, Typeflag: tar.TypeReg, Size: int64(len(c.body))}
+		if hdr.Mode == 0 {
+			hdr.Mode = int64(c.mode.Perm())
+		}
+		e := Entry{Path: c.name, Source: c.source, Mode: c.mode, MTime: craftTime}
+		if c.link != "" {
+			hdr.Typeflag, hdr.Linkname, hdr.Size = tar.TypeSymlink, c.link, 0
+			e.Mode |= fs.ModeSymlink
+			e.Link = c.link
+		} else {
+			sum := sha256.Sum256([]byte(c.body))
+			e.Size, e.SHA256 = int64(len(c.body)), hex.EncodeToString(sum[:])
+		}
+		must(t, tw.WriteHeader(hdr))
+		_, err := tw.Write([]byte(c.body))
+		must(t, err)
+		m.Entries = append(m.Entries, e)
+	}
+	if edit != nil {
+		edit(&m)
+	}
+	data, err := json.Marshal(m)
+	must(t, err)
+	must(t, tw.WriteHeader(&tar.Header{Name: ManifestName, Mode: 0o600, Size: int64(len(data)), ModTime: craftTime, Typeflag: tar.TypeReg}))
+	_, err = tw.Write(data)
+	must(t, err)
+	must(t, tw.Close())
+	must(t, zw.Close())
+	p := filepath.Join(t.TempDir(), "crafted.tar.gz")
+	must(t, os.WriteFile(p, buf.Bytes(), 0o600))
+	return p
+}
+
+var keysEntry = []craftEntry{{name: "authorized_keys", body: "ssh-ed25519 AAAA attacker", mode: 0o644}}
+
+// TestRestoreRefusesUntrustedManifestHome: without an explicit home, only a
+// manifest home that is a clean absolute existing directory other than "/"
+// is used; nothing is created otherwise.
+func TestRestoreRefusesUntrustedManifestHome(t *testing.T) {
+	base := t.TempDir()
+	missing := filepath.Join(base, "root", ".ssh")
+	file := filepath.Join(base, "file")
+	must(t, os.WriteFile(file, nil, 0o600))
+	cwd := t.TempDir()
+	t.Chdir(cwd)
+	tests := []struct{ name, home, want string }{
+		{"empty", "", "not an absolute path"},
+		{"relative", "opt/gw", "not an absolute path"},
+		{"root", "/", "root directory"},
+		{"unclean", base + "/x/../" + filepath.Base(base), "not a clean path"},
+		{"missing", missing, "give the home to restore into explicitly"},
+		{"a file", file, "not a directory"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := craftArchive(t, tt.home, keysEntry, nil)
+			for _, dry := range []bool{true, false} {
+				res, err := Restore(t.Context(), afero.NewOsFs(), a, RestoreOptions{DryRun: dry})
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Errorf("dry run %v: err %v, want %q", dry, err, tt.want)
+				}
+				if res.Written != 0 || len(res.Items) != 0 {
+					t.Errorf("dry run %v: planned %v, wrote %d", dry, res.Items, res.Written)
+				}
+			}
+		})
+	}
+	if _, err := os.Lstat(filepath.Join(base, "root")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the missing home's parent was created: %v", err)
+	}
+	if names, _ := os.ReadDir(cwd); len(names) != 0 {
+		t.Errorf("wrote into the working directory: %v", names)
+	}
+}
+
+// TestRestoreIntoMissingHome: an explicit missing home is created (only
+// the home, not its parents) and the result says so.
+func TestRestoreIntoMissingHome(t *testing.T) {
+	a := craftArchive(t, "/somewhere/else", keysEntry, nil)
+	base := t.TempDir()
+
+	deep := filepath.Join(base, "a", "b", "home")
+	if _, err := Restore(t.Context(), afero.NewOsFs(), a, RestoreOptions{Into: deep}); err == nil {
+		t.Error("restore into a home whose parent is missing: no error")
+	}
+	if _, err := os.Lstat(filepath.Join(base, "a")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("parents of the home were created: %v", err)
+	}
+
+	into := filepath.Join(base, "home")
+	res, err := Restore(t.Context(), afero.NewOsFs(), a, RestoreOptions{Into: into, DryRun: true})
+	must(t, err)
+	if !res.CreatedHome {
+		t.Error("dry run into a missing home: CreatedHome false")
+	}
+	if _, err := os.Lstat(into); !errors.Is(err, fs.ErrNotExist) {
+		t.Error("dry run created the home")
+	}
+	res, err = Restore(t.Context(), afero.NewOsFs(), a, RestoreOptions{Into: into})
+	must(t, err)
+	if !res.CreatedHome || res.Written != 1 {
+		t.Errorf("CreatedHome %v written %d", res.CreatedHome, res.Written)
+	}
+	if _, err := os.Stat(filepath.Join(into, "authorized_keys")); err != nil {
+		t.Error(err)
+	}
+	res, err = Restore(t.Context(), afero.NewOsFs(), a, RestoreOptions{Into: into, Force: true})
+	must(t, err)
+	if res.CreatedHome {
+		t.Error("existing home reported as created")
+	}
+}

@@ -18,7 +18,8 @@ package backup
 // whose target leaves the home is not created (action "refused"). Each file
 // is written to a temp name, fsynced, given its mode and mtime, and renamed
 // into place; then everything written is read back and compared with the
-// manifest. Symlink mtimes are not restored.
+// manifest. Symlink mtimes are not restored, nor are setuid, setgid and
+// sticky bits: only the permission bits (Perm) are set.
 //
 // OutsidePrefix entries go back to their original absolute paths only with
 // Outside; otherwise they are listed as "outside" and left alone.
@@ -164,8 +165,12 @@ func Restore(ctx context.Context, fsys afero.Fs, archive string, opts RestoreOpt
 	conflicts := 0
 	for _, e := range m.Entries {
 		item := t.plan(e)
-		if torn[e.Path] && (item.Action == ActionWrite || item.Action == ActionOverwrite) {
+		writes := item.Action == ActionWrite || item.Action == ActionOverwrite
+		if torn[e.Path] && writes {
 			item.Detail = strings.TrimPrefix(item.Detail+"; changed while it was archived: may be a torn copy", "; ")
+		}
+		if e.Mode&specialModeBits != 0 && !e.IsLink() && writes {
+			item.Detail = strings.TrimPrefix(item.Detail+"; "+specialBitsDropped(e.Mode), "; ")
 		}
 		if item.Action == ActionConflict {
 			conflicts++
@@ -329,6 +334,14 @@ func (t *restorer) plan(e Entry) RestoreItem {
 	return item
 }
 
+// specialModeBits are the mode bits beyond the permissions that a backup
+// records but restore never sets.
+const specialModeBits = fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky
+
+func specialBitsDropped(m fs.FileMode) string {
+	return fmt.Sprintf("%v bits not restored (mode %v in the backup)", m&specialModeBits, m&(specialModeBits|fs.ModePerm))
+}
+
 // sameMode reports whether the file at rel has the permission bits of e.
 func sameMode(root *os.Root, rel string, e Entry) bool {
 	fi, err := root.Lstat(rel)
@@ -449,8 +462,10 @@ func writeBody(root *os.Root, tmp string, e Entry, fi archives.FileInfo) error {
 	if n != e.Size || hex.EncodeToString(h.Sum(nil)) != e.SHA256 {
 		return fmt.Errorf("content read from the archive does not match the manifest")
 	}
-	mode := e.Mode.Perm() | e.Mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)
-	if err := root.Chmod(tmp, mode); err != nil {
+	// Only the permission bits: setuid, setgid and sticky are recorded in
+	// the manifest (and verified against the archive) but never restored,
+	// since whoever wrote the archive chose them.
+	if err := root.Chmod(tmp, e.Mode.Perm()); err != nil {
 		return err
 	}
 	return root.Chtimes(tmp, time.Now(), e.MTime)

@@ -152,3 +152,84 @@ func TestRestoreIntoMissingHome(t *testing.T) {
 		t.Error("existing home reported as created")
 	}
 }
+
+// TestRestoreDropsSpecialModeBits: a setuid (setgid, sticky) file in the
+// archive is restored with its permission bits only, and the item says so.
+func TestRestoreDropsSpecialModeBits(t *testing.T) {
+	a := craftArchive(t, "", []craftEntry{
+		{name: "bin/suid", body: "#!/bin/sh\n", mode: fs.ModeSetuid | 0o755, hdrMode: 0o4755},
+		{name: "bin/sgid", body: "#!/bin/sh\n", mode: fs.ModeSetgid | fs.ModeSticky | 0o750, hdrMode: 0o3750},
+	}, nil)
+	if _, err := Verify(t.Context(), afero.NewOsFs(), a, VerifyOptions{}); err != nil {
+		t.Fatalf("the crafted archive does not verify: %v", err)
+	}
+	into := t.TempDir()
+	res, err := Restore(t.Context(), afero.NewOsFs(), a, RestoreOptions{Into: into})
+	must(t, err)
+	for name, want := range map[string]fs.FileMode{"bin/suid": 0o755, "bin/sgid": 0o750} {
+		fi, err := os.Stat(filepath.Join(into, name))
+		must(t, err)
+		if got := fi.Mode() & (fs.ModePerm | specialModeBits); got != want {
+			t.Errorf("%s: mode %v, want %v", name, got, want)
+		}
+	}
+	for _, it := range res.Items {
+		if !strings.Contains(it.Detail, "not restored") {
+			t.Errorf("%s: detail %q does not say the bits were dropped", it.Entry, it.Detail)
+		}
+	}
+}
+
+// TestVerifyComparesSpecialModeBits: a manifest claiming setuid for an entry
+// the archive stores without it (or the reverse) is a mode difference.
+func TestVerifyComparesSpecialModeBits(t *testing.T) {
+	tests := []struct {
+		name    string
+		mode    fs.FileMode
+		hdrMode int64
+	}{
+		{"manifest setuid", fs.ModeSetuid | 0o755, 0o755},
+		{"archive setgid", 0o755, 0o2755},
+		{"archive sticky", 0o755, 0o1755},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := craftArchive(t, "", []craftEntry{{name: "x", body: "x", mode: tt.mode, hdrMode: tt.hdrMode}}, nil)
+			_, err := Verify(t.Context(), afero.NewOsFs(), a, VerifyOptions{})
+			var ve *VerifyError
+			if !errors.As(err, &ve) || len(ve.Differences) != 1 || ve.Differences[0].Kind != DiffMode {
+				t.Errorf("err %v, want one %s difference", err, DiffMode)
+			}
+		})
+	}
+}
+
+// TestSaveVerifiesSpecialModeBits: a real backup of a home holding a setuid
+// file verifies in every format (the archive keeps the bits the manifest
+// records), and its restore drops them.
+func TestSaveVerifiesSpecialModeBits(t *testing.T) {
+	for _, ext := range []string{".tar.gz", ".zip", ".tar.zst"} {
+		t.Run(ext, func(t *testing.T) {
+			fsys := afero.NewOsFs()
+			home := loadDiskHome(t)
+			start := filepath.Join(home, "bin/gateway.start")
+			must(t, os.Chmod(start, fs.ModeSetuid|0o755))
+			if fi, err := os.Stat(start); err != nil || fi.Mode()&fs.ModeSetuid == 0 {
+				t.Skipf("cannot set setuid here: %v", err)
+			}
+			sel, err := Select(t.Context(), fsys, install(home), SelectOptions{})
+			must(t, err)
+			archive := filepath.Join(t.TempDir(), "b"+ext)
+			_, err = Save(t.Context(), fsys, sel, Options{Output: archive, Now: fixedNow})
+			must(t, err)
+			into := t.TempDir()
+			_, err = Restore(t.Context(), fsys, archive, RestoreOptions{Into: into})
+			must(t, err)
+			fi, err := os.Stat(filepath.Join(into, "bin/gateway.start"))
+			must(t, err)
+			if fi.Mode()&specialModeBits != 0 || fi.Mode().Perm() != 0o755 {
+				t.Errorf("restored mode %v", fi.Mode())
+			}
+		})
+	}
+}

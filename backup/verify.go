@@ -8,11 +8,12 @@ package backup
 //	// ErrNoManifest for an archive another tool made, or an I/O error.
 //
 // Against the manifest: every entry is read to its end and hashed; an entry
-// missing, extra, listed twice, of another type, size, mode, mtime, link
-// target or sha256 is a difference. A stream that breaks (truncated,
-// bit-flipped) is a difference of kind DiffCorrupt naming the entry being
-// read. Against the disk: each entry is compared with the file at its place
-// in the home (or its original absolute path for OutsidePrefix entries).
+// missing, extra, listed twice, of another type, size, mode (permissions,
+// setuid, setgid, sticky), mtime, link target or sha256 is a difference. A
+// stream that breaks (truncated, bit-flipped) is a difference of kind
+// DiffCorrupt naming the entry being read. Against the disk: each entry is compared with the file at its place
+// in the home (or its original absolute path for OutsidePrefix entries);
+// there only the permission bits are compared, as restore sets no others.
 
 import (
 	"context"
@@ -280,8 +281,8 @@ func compareManifest(m Manifest, seen map[string]seenEntry, rep *Report) {
 		if e.Size != s.size {
 			add(e.Path, DiffSize, "manifest %d, archive %d", e.Size, s.size)
 		}
-		if e.Mode.Perm() != s.mode.Perm() {
-			add(e.Path, DiffMode, "manifest %v, archive %v", e.Mode.Perm(), s.mode.Perm())
+		if recordedMode(e.Mode) != recordedMode(s.mode) {
+			add(e.Path, DiffMode, "manifest %v, archive %v", recordedMode(e.Mode), recordedMode(s.mode))
 		}
 		if e.MTime.Unix() != s.mtime {
 			add(e.Path, DiffMTime, "manifest %v, archive %v", e.MTime.Unix(), s.mtime)
@@ -300,6 +301,14 @@ func compareManifest(m Manifest, seen map[string]seenEntry, rep *Report) {
 	for _, name := range extra {
 		add(name, DiffExtra, "in the archive, not in the manifest")
 	}
+}
+
+// recordedMode is the part of a mode that the manifest and the archive
+// must agree on: the permissions and the setuid, setgid and sticky bits.
+// Restore sets only the permissions, so against the disk (compareDisk) only
+// they are compared.
+func recordedMode(m fs.FileMode) fs.FileMode {
+	return m & (fs.ModePerm | specialModeBits)
 }
 
 // diskPath is where entry e lives on the disk for a home.

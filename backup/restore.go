@@ -22,7 +22,11 @@ package backup
 // sticky bits: only the permission bits (Perm) are set.
 //
 // OutsidePrefix entries go back to their original absolute paths only with
-// Outside; otherwise they are listed as "outside" and left alone.
+// Outside; otherwise they are listed as "outside" and left alone. Such an
+// entry is written only when its name is the one gwup derives from its
+// recorded source path, and a symlink among them only when its target is
+// relative and stays beneath the link's own folder; every absolute path
+// written outside the home is listed in the result's Outside.
 
 import (
 	"context"
@@ -84,6 +88,9 @@ type RestoreResult struct {
 	Manifest Manifest      `json:"manifest"`
 	Items    []RestoreItem `json:"items"`
 	Written  int           `json:"written"`
+	// Outside lists the absolute paths outside the home that the restore
+	// writes (in a dry run: would write); only with the Outside option.
+	Outside []string `json:"outside,omitempty"`
 	// CreatedHome is true when Into did not exist and was created (mode
 	// 0755, like a Gateway home; its parent must exist). In a dry run it
 	// says the home would be created.
@@ -176,6 +183,11 @@ func Restore(ctx context.Context, fsys afero.Fs, archive string, opts RestoreOpt
 			conflicts++
 		}
 		res.Items = append(res.Items, item)
+	}
+	for _, it := range res.Items {
+		if strings.HasPrefix(it.Entry, OutsidePrefix) && (it.Action == ActionWrite || it.Action == ActionOverwrite) {
+			res.Outside = append(res.Outside, it.Target)
+		}
 	}
 	if conflicts > 0 {
 		return res, fmt.Errorf("restore into %s: %d file(s): %w", into, conflicts, ErrRestoreConflict)
@@ -298,8 +310,19 @@ func (t *restorer) plan(e Entry) RestoreItem {
 		item.Action, item.Detail = ActionRefused, "unsafe name"
 		return item
 	}
-	if e.IsLink() && !strings.HasPrefix(e.Path, OutsidePrefix) && !linkInsideHome(e.Path, e.Link) {
+	outside := strings.HasPrefix(e.Path, OutsidePrefix)
+	if outside {
+		if why := outsideMismatch(e); why != "" {
+			item.Action, item.Detail = ActionRefused, why
+			return item
+		}
+	}
+	switch {
+	case e.IsLink() && !outside && !linkInsideHome(e.Path, e.Link):
 		item.Action, item.Detail = ActionRefused, fmt.Sprintf("symlink to %q leaves the home", e.Link)
+		return item
+	case e.IsLink() && outside && !filepath.IsLocal(e.Link):
+		item.Action, item.Detail = ActionRefused, fmt.Sprintf("symlink to %q leaves its folder", e.Link)
 		return item
 	}
 	if _, err := os.Lstat(t.into); err != nil && t.opts.DryRun && !strings.HasPrefix(e.Path, OutsidePrefix) {
@@ -332,6 +355,22 @@ func (t *restorer) plan(e Entry) RestoreItem {
 		item.Action, item.Detail = ActionConflict, why
 	}
 	return item
+}
+
+// outsideMismatch says why an OutsidePrefix entry cannot be trusted to go
+// where its name says ("" when it can): gwup names such an entry after its
+// recorded source path (outsideName), so the two must agree and the source
+// must be a clean absolute path.
+func outsideMismatch(e Entry) string {
+	switch {
+	case e.Source == "":
+		return "outside entry without a recorded source path"
+	case !filepath.IsAbs(e.Source) || filepath.Clean(e.Source) != e.Source || e.Source == "/":
+		return fmt.Sprintf("recorded source %q is not a clean absolute path", e.Source)
+	case outsideName(e.Source) != e.Path:
+		return fmt.Sprintf("name does not match its recorded source %q", e.Source)
+	}
+	return ""
 }
 
 // specialModeBits are the mode bits beyond the permissions that a backup

@@ -233,3 +233,54 @@ func TestSaveVerifiesSpecialModeBits(t *testing.T) {
 		})
 	}
 }
+
+// TestRestoreOutsideEntriesMustMatchTheirSource: with the outside option, an
+// entry goes to an absolute path only when its name is the one derived from
+// its recorded source; symlinks among them may not leave their folder; every
+// absolute path written is listed.
+func TestRestoreOutsideEntriesMustMatchTheirSource(t *testing.T) {
+	dir := t.TempDir()
+	abs := func(name string) string { return filepath.Join(dir, name) }
+	entries := []craftEntry{
+		{name: outsideName(abs("good.xml")), source: abs("good.xml"), body: "<gateway-config/>", mode: 0o640},
+		{name: outsideName(abs("current.xml")), source: abs("current.xml"), link: "good.xml", mode: 0o777},
+		{name: outsideName(abs("nosource")), body: "x", mode: 0o644},
+		{name: outsideName(abs("evil")), source: abs("other"), body: "x", mode: 0o644},
+		{name: outsideName(abs("x/../unclean")), source: abs("x") + "/../unclean", body: "x", mode: 0o644},
+		{name: outsideName(abs("passwd")), source: abs("passwd"), link: "/etc/passwd", mode: 0o777},
+		{name: outsideName(abs("up")), source: abs("up"), link: "../up", mode: 0o777},
+	}
+	a := craftArchive(t, "", entries, nil)
+	into := t.TempDir()
+	res, err := Restore(t.Context(), afero.NewOsFs(), a, RestoreOptions{Into: into, Outside: true})
+	if !errors.Is(err, ErrRefused) {
+		t.Fatalf("err %v, want ErrRefused", err)
+	}
+	got := actions(res)
+	want := map[string]string{
+		outsideName(abs("good.xml")):     ActionWrite,
+		outsideName(abs("current.xml")):  ActionWrite,
+		outsideName(abs("nosource")):     ActionRefused,
+		outsideName(abs("evil")):         ActionRefused,
+		outsideName(abs("x/../unclean")): ActionRefused,
+		outsideName(abs("passwd")):       ActionRefused,
+		outsideName(abs("up")):           ActionRefused,
+	}
+	for name, w := range want {
+		if got[name] != w {
+			t.Errorf("%s: %s, want %s", name, got[name], w)
+		}
+	}
+	for _, name := range []string{"nosource", "evil", "other", "unclean", "passwd", "up"} {
+		if _, err := os.Lstat(abs(name)); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s was written", abs(name))
+		}
+	}
+	if b, err := os.ReadFile(abs("current.xml")); err != nil || string(b) != "<gateway-config/>" {
+		t.Errorf("current.xml: %q %v", b, err)
+	}
+	wantOutside := []string{abs("good.xml"), abs("current.xml")}
+	if strings.Join(res.Outside, "\n") != strings.Join(wantOutside, "\n") {
+		t.Errorf("Outside %q, want %q", res.Outside, wantOutside)
+	}
+}

@@ -142,6 +142,8 @@ func restoreTarget(m Manifest, opts RestoreOptions) (string, bool, error) {
 
 // Restore restores archive into opts.Into; see the file comment for the
 // rules. Errors: a *VerifyError or ErrNoManifest for a bad archive,
+// ErrUnfinished when an unpack journal exists next to the home (nothing read
+// from the disk or written),
 // ErrRestoreConflict when files differ and Force is not set (nothing written),
 // ErrRefused when unsafe entries were skipped (the rest written).
 func Restore(ctx context.Context, fsys afero.Fs, archive string, opts RestoreOptions) (RestoreResult, error) {
@@ -153,6 +155,16 @@ func Restore(ctx context.Context, fsys afero.Fs, archive string, opts RestoreOpt
 	into, missing, err := restoreTarget(m, opts)
 	if err != nil {
 		return RestoreResult{}, err
+	}
+	// A journal next to the home means an unpack is running or was
+	// interrupted: its files are half old, half new, and the unpack's own
+	// recovery must run (or the journal be dealt with) before anything else
+	// writes there.
+	jp := JournalPath(into)
+	if _, err := os.Lstat(jp); err == nil {
+		return RestoreResult{}, fmt.Errorf("restore into %s: %w: the unpack journal %s exists, so the home is mid-upgrade", into, ErrUnfinished, jp)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return RestoreResult{}, fmt.Errorf("restore into %s: look for an unpack journal: %w", into, err)
 	}
 	res := RestoreResult{Into: into, DryRun: opts.DryRun, Manifest: m, Items: []RestoreItem{}, CreatedHome: missing}
 	if missing && !opts.DryRun {

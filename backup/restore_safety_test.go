@@ -284,3 +284,21 @@ func TestRestoreOutsideEntriesMustMatchTheirSource(t *testing.T) {
 		t.Errorf("Outside %q, want %q", res.Outside, wantOutside)
 	}
 }
+
+// TestRestoreRefusesMidUpgradeHome: an unpack journal next to the home
+// means the home is half upgraded; restore writes nothing there.
+func TestRestoreRefusesMidUpgradeHome(t *testing.T) {
+	into := filepath.Join(t.TempDir(), "home")
+	must(t, os.Mkdir(into, 0o755))
+	must(t, os.WriteFile(JournalPath(into), []byte("{}"), 0o600))
+	a := craftArchive(t, into, keysEntry, nil)
+	for _, opts := range []RestoreOptions{{}, {Into: into}, {Into: into, DryRun: true}, {Into: into, Force: true}} {
+		_, err := Restore(t.Context(), afero.NewOsFs(), a, opts)
+		if !errors.Is(err, ErrUnfinished) || !strings.Contains(err.Error(), JournalPath(into)) {
+			t.Errorf("%+v: err %v, want ErrUnfinished naming the journal", opts, err)
+		}
+	}
+	if names, _ := os.ReadDir(into); len(names) != 0 {
+		t.Errorf("restore wrote into a home mid-upgrade: %v", names)
+	}
+}

@@ -223,7 +223,13 @@ func Restore(ctx context.Context, fsys afero.Fs, archive string, opts RestoreOpt
 		return res, fmt.Errorf("restore: %w", err)
 	}
 	defer f.Close()
+	// The archive was verified, but it is read a second time: it may have
+	// been replaced since, so the limits hold here too.
+	entries := 0
 	err = ex.Extract(ctx, r, func(ctx context.Context, fi archives.FileInfo) error {
+		if entries++; entries > limits.entries {
+			return fmt.Errorf("%w: more than %d entries", errOverLimit, limits.entries)
+		}
 		name, _ := cleanEntryName(fi.NameInArchive)
 		_, ok := todo[name]
 		if !ok {
@@ -500,7 +506,7 @@ func writeBody(root *os.Root, tmp string, e Entry, fi archives.FileInfo) error {
 		return err
 	}
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(out, h), rc)
+	n, err := io.Copy(io.MultiWriter(out, h), io.LimitReader(rc, e.Size+1))
 	if err == nil {
 		err = out.Sync()
 	}

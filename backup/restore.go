@@ -162,7 +162,7 @@ func Restore(ctx context.Context, fsys afero.Fs, archive string, opts RestoreOpt
 	// writes there.
 	jp := JournalPath(into)
 	if _, err := os.Lstat(jp); err == nil {
-		return RestoreResult{}, fmt.Errorf("restore into %s: %w: the unpack journal %s exists, so the home is mid-upgrade", into, ErrUnfinished, jp)
+		return RestoreResult{}, fmt.Errorf("restore into %s: %w: the unpack journal %s exists, so the home is mid-upgrade; let the unpack recover it first, or, if recovery fails, move the journal away before restoring", into, ErrUnfinished, jp)
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return RestoreResult{}, fmt.Errorf("restore into %s: look for an unpack journal: %w", into, err)
 	}

@@ -97,6 +97,20 @@ type RestoreResult struct {
 	CreatedHome bool `json:"created_home,omitempty"`
 }
 
+// checkManifestHome checks, lexically, a home read from a manifest: it must
+// be a clean absolute path other than "/".
+func checkManifestHome(home string) error {
+	switch {
+	case home == "" || !filepath.IsAbs(home):
+		return fmt.Errorf("the manifest's home %q is not an absolute path", home)
+	case filepath.Clean(home) != home:
+		return fmt.Errorf("the manifest's home %q is not a clean path", home)
+	case home == "/":
+		return fmt.Errorf("the manifest's home is the root directory")
+	}
+	return nil
+}
+
 // restoreTarget is the home to restore into, cleaned and absolute, and
 // whether it is missing. The manifest's Home is written by whoever made the
 // archive, so it is used only when it names an existing directory other
@@ -104,13 +118,8 @@ type RestoreResult struct {
 func restoreTarget(m Manifest, opts RestoreOptions) (string, bool, error) {
 	if opts.Into == "" {
 		home := m.Home
-		switch {
-		case home == "" || !filepath.IsAbs(home):
-			return "", false, fmt.Errorf("restore: the manifest's home %q is not an absolute path: give the home to restore into explicitly", home)
-		case filepath.Clean(home) != home:
-			return "", false, fmt.Errorf("restore: the manifest's home %q is not a clean path: give the home to restore into explicitly", home)
-		case home == "/":
-			return "", false, fmt.Errorf("restore: the manifest's home is \"/\": refusing to restore into the root directory")
+		if err := checkManifestHome(home); err != nil {
+			return "", false, fmt.Errorf("restore: %w: give the home to restore into explicitly", err)
 		}
 		fi, err := os.Stat(home)
 		if err != nil {

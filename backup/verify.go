@@ -172,6 +172,10 @@ func Verify(ctx context.Context, fsys afero.Fs, archive string, opts VerifyOptio
 	if opts.Against {
 		home := opts.Home
 		if home == "" {
+			// The disk is read where the manifest says: only a plausible home.
+			if err := checkManifestHome(m.Home); err != nil {
+				return rep, fmt.Errorf("verify %s against the disk: %w: give the home explicitly", archive, err)
+			}
 			home = m.Home
 		}
 		skip := map[string]bool{}
@@ -375,6 +379,12 @@ func diskPath(home string, e Entry) string {
 func compareDisk(fsys afero.Fs, home string, e Entry, rep *Report) {
 	add := func(kind, format string, args ...any) {
 		rep.Differences = append(rep.Differences, Difference{Entry: e.Path, Kind: kind, Detail: fmt.Sprintf(format, args...)})
+	}
+	if strings.HasPrefix(e.Path, OutsidePrefix) {
+		if why := outsideMismatch(e); why != "" {
+			add(DiffUnsafe, "%s", why)
+			return
+		}
 	}
 	p := diskPath(home, e)
 	fi, err := lstat(fsys, p)

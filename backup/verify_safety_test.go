@@ -131,3 +131,25 @@ func TestParseManifestCapsEntries(t *testing.T) {
 		t.Errorf("two entries: %v", err)
 	}
 }
+
+// TestVerifyAgainstDiskDistrustsTheManifest: comparing with the disk reads
+// files where the manifest says; a root or relative home needs an explicit
+// home, and an outside entry whose name does not match its source is not
+// compared (its sha256 would tell about a file it does not own).
+func TestVerifyAgainstDiskDistrustsTheManifest(t *testing.T) {
+	for _, home := range []string{"/", "", "opt/gw", "/opt/../etc"} {
+		a := craftArchive(t, home, []craftEntry{{name: "etc/shadow", body: "x", mode: 0o600}}, nil)
+		if _, err := Verify(t.Context(), afero.NewOsFs(), a, VerifyOptions{Against: true}); err == nil || !strings.Contains(err.Error(), "give the home explicitly") {
+			t.Errorf("home %q: err %v, want a refusal", home, err)
+		}
+	}
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "secret")
+	must(t, os.WriteFile(secret, []byte("s3cret"), 0o600))
+	a := craftArchive(t, dir, []craftEntry{{name: outsideName(secret), source: filepath.Join(dir, "mine"), body: "x", mode: 0o600}}, nil)
+	_, err := Verify(t.Context(), afero.NewOsFs(), a, VerifyOptions{Against: true})
+	var ve *VerifyError
+	if !errors.As(err, &ve) || len(ve.Differences) != 1 || ve.Differences[0].Kind != DiffUnsafe {
+		t.Errorf("err %v, want one %s difference", err, DiffUnsafe)
+	}
+}

@@ -5,7 +5,13 @@ package backup
 //	res, err := backup.Restore(ctx, fsys, "/srv/gwup-backups/x.tar.gz", backup.RestoreOptions{Into: home})
 //
 // The archive is verified against its manifest first; nothing is written
-// from an archive that fails. Each entry is then planned against the disk:
+// from an archive that fails. Verifying proves only that the archive agrees
+// with itself: whoever wrote it wrote the manifest too, so what the manifest
+// says about where and how to write is checked, not obeyed. Without Into the
+// manifest's home is used only when it is a clean absolute existing
+// directory other than "/"; a missing Into is created (0755, its parent
+// must exist; CreatedHome says so). A home with an unpack journal next to it
+// (JournalPath) is mid-upgrade and refused with ErrUnfinished. Each entry is then planned against the disk:
 // absent (write), equal to the backup (unchanged, skipped), different
 // (conflict: refused unless Force, in which case it is overwritten). If any
 // conflict remains, nothing at all is written. A dry run stops after the

@@ -74,41 +74,87 @@ type linker interface {
 	Link(oldname, newname string) error
 }
 
+// noReplaceRenamer is implemented by filesystems that can rename without
+// replacing (the test fault injector forwards to its inner filesystem).
+type noReplaceRenamer interface {
+	RenameNoReplace(oldname, newname string) error
+}
+
+// errCannotRenameSafely is returned when the filesystem offers no atomic
+// way to move a file without replacing one, and whether the destination
+// exists cannot be told either.
+var errCannotRenameSafely = errors.New("cannot rename without overwriting on this filesystem")
+
 // renameNoReplace moves a finished temp file to its final name but never
-// replaces a file already there. On a real disk it is link(2), which fails
-// with EEXIST atomically, followed by removing the temp name; a filesystem
-// without hard links falls back to a check then rename (a small race,
-// acceptable there). On MemMapFs it is the same check then rename.
+// replaces a file already there; the destination existing is fs.ErrExist.
+//
+//  1. renameat2(RENAME_NOREPLACE) (Linux, on the real disk): atomic.
+//  2. Where the filesystem lacks it (EINVAL, ENOSYS, ENOTSUP, EOPNOTSUPP):
+//     link(2), which fails with EEXIST atomically, then remove the temp name.
+//  3. Only where the filesystem has no hard links either (link fails with
+//     EXDEV, ENOTSUP, EOPNOTSUPP, or EPERM, which is what such filesystems
+//     answer for a file we own; MemMapFs): check that the destination is
+//     absent, then rename. That leaves a small race, the best such a
+//     filesystem allows; when the check itself fails, the rename is refused
+//     (errCannotRenameSafely) rather than risk overwriting.
+//
+// Any other error (EACCES, ENOSPC, EMLINK, EIO...) is returned as it is:
+// it says nothing about whether a plain rename would be safe.
 func renameNoReplace(fsys afero.Fs, oldname, newname string) error {
-	var err error
+	err := errors.ErrUnsupported
+	switch f := fsys.(type) {
+	case *afero.OsFs:
+		err = renameat2NoReplace(oldname, newname)
+	case noReplaceRenamer:
+		err = f.RenameNoReplace(oldname, newname)
+	}
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, fs.ErrExist):
+		return fmt.Errorf("rename %s: %w", newname, fs.ErrExist)
+	case !anyErr(err, errors.ErrUnsupported, syscall.EINVAL, syscall.ENOSYS, syscall.ENOTSUP, syscall.EOPNOTSUPP):
+		return fmt.Errorf("rename %s: %w", newname, err)
+	}
+
+	err = errors.ErrUnsupported
 	switch f := fsys.(type) {
 	case *afero.OsFs:
 		err = os.Link(oldname, newname)
 	case linker:
 		err = f.Link(oldname, newname)
-	default:
-		err = errors.ErrUnsupported
 	}
-	if err == nil {
+	switch {
+	case err == nil:
 		if rerr := fsys.Remove(oldname); rerr != nil {
 			return fmt.Errorf("remove temp file %s: %w", oldname, rerr)
 		}
 		return nil
-	}
-	if errors.Is(err, fs.ErrExist) {
+	case errors.Is(err, fs.ErrExist):
 		return fmt.Errorf("rename %s: %w", newname, fs.ErrExist)
-	}
-	var le *os.LinkError
-	if !errors.Is(err, errors.ErrUnsupported) && !errors.As(err, &le) {
+	case !anyErr(err, errors.ErrUnsupported, syscall.EXDEV, syscall.ENOTSUP, syscall.EOPNOTSUPP, syscall.EPERM):
 		return fmt.Errorf("rename %s: %w", newname, err)
 	}
+
 	if _, serr := lstat(fsys, newname); serr == nil {
 		return fmt.Errorf("rename %s: %w", newname, fs.ErrExist)
+	} else if !errors.Is(serr, fs.ErrNotExist) {
+		return fmt.Errorf("rename %s: %w: %w", newname, errCannotRenameSafely, serr)
 	}
 	if rerr := fsys.Rename(oldname, newname); rerr != nil {
 		return fmt.Errorf("rename %s: %w", newname, rerr)
 	}
 	return nil
+}
+
+// anyErr reports whether err is any of targets.
+func anyErr(err error, targets ...error) bool {
+	for _, t := range targets {
+		if errors.Is(err, t) {
+			return true
+		}
+	}
+	return false
 }
 
 // isInside reports whether path is dir or below it (both absolute, cleaned).

@@ -25,7 +25,10 @@ type faultFs struct {
 	writeErr   error // defaults to ENOSPC
 	failSync   error
 	failClose  error
-	failRename error
+	failRename error            // at Rename
+	noReplace  error            // at RenameNoReplace; nil forwards (renameat2 on OsFs)
+	linkErr    error            // at Link; nil forwards (link(2) on OsFs)
+	lstatErr   map[string]error // at Lstat of chosen paths
 	openErr    map[string]error
 	onRead     map[string]func()
 	writes     int
@@ -64,10 +67,21 @@ func (f *faultFs) Rename(oldname, newname string) error {
 	return f.Fs.Rename(oldname, newname)
 }
 
-// Link is what renameNoReplace uses on a real disk.
+// RenameNoReplace is what renameNoReplace tries first on a real disk.
+func (f *faultFs) RenameNoReplace(oldname, newname string) error {
+	if f.noReplace != nil {
+		return &os.LinkError{Op: "renameat2", Old: oldname, New: newname, Err: f.noReplace}
+	}
+	if _, ok := f.Fs.(*afero.OsFs); ok {
+		return renameat2NoReplace(oldname, newname)
+	}
+	return errors.ErrUnsupported
+}
+
+// Link is what renameNoReplace tries next.
 func (f *faultFs) Link(oldname, newname string) error {
-	if f.failRename != nil {
-		return &os.LinkError{Op: "link", Old: oldname, New: newname, Err: f.failRename}
+	if f.linkErr != nil {
+		return &os.LinkError{Op: "link", Old: oldname, New: newname, Err: f.linkErr}
 	}
 	if _, ok := f.Fs.(*afero.OsFs); ok {
 		return os.Link(oldname, newname)
@@ -76,6 +90,9 @@ func (f *faultFs) Link(oldname, newname string) error {
 }
 
 func (f *faultFs) LstatIfPossible(name string) (os.FileInfo, bool, error) {
+	if err := f.lstatErr[name]; err != nil {
+		return nil, false, &fs.PathError{Op: "lstat", Path: name, Err: err}
+	}
 	if l, ok := f.Fs.(afero.Lstater); ok {
 		return l.LstatIfPossible(name)
 	}

@@ -63,6 +63,9 @@ func parseManifest(data []byte) (Manifest, error) {
 	if m.Schema != ManifestSchema {
 		return Manifest{}, fmt.Errorf("parse %s: schema %q, want %q", ManifestName, m.Schema, ManifestSchema)
 	}
+	if len(m.Entries) > limits.entries {
+		return Manifest{}, fmt.Errorf("parse %s: %d entries, more than %d", ManifestName, len(m.Entries), limits.entries)
+	}
 	seen := map[string]bool{}
 	for _, e := range m.Entries {
 		if _, err := cleanEntryName(e.Path); err != nil || e.Path == "" || e.Path == ManifestName {

@@ -5,7 +5,13 @@ package backup
 //	res, err := backup.Restore(ctx, fsys, "/srv/gwup-backups/x.tar.gz", backup.RestoreOptions{Into: home})
 //
 // The archive is verified against its manifest first; nothing is written
-// from an archive that fails. Each entry is then planned against the disk:
+// from an archive that fails. Verifying proves only that the archive agrees
+// with itself: whoever wrote it wrote the manifest too, so what the manifest
+// says about where and how to write is checked, not obeyed. Without Into the
+// manifest's home is used only when it is a clean absolute existing
+// directory other than "/"; a missing Into is created (0755, its parent
+// must exist; CreatedHome says so). A home with an unpack journal next to it
+// (JournalPath) is mid-upgrade and refused with ErrUnfinished. Each entry is then planned against the disk:
 // absent (write), equal to the backup (unchanged, skipped), different
 // (conflict: refused unless Force, in which case it is overwritten). If any
 // conflict remains, nothing at all is written. A dry run stops after the
@@ -18,10 +24,15 @@ package backup
 // whose target leaves the home is not created (action "refused"). Each file
 // is written to a temp name, fsynced, given its mode and mtime, and renamed
 // into place; then everything written is read back and compared with the
-// manifest. Symlink mtimes are not restored.
+// manifest. Symlink mtimes are not restored, nor are setuid, setgid and
+// sticky bits: only the permission bits (Perm) are set.
 //
 // OutsidePrefix entries go back to their original absolute paths only with
-// Outside; otherwise they are listed as "outside" and left alone.
+// Outside; otherwise they are listed as "outside" and left alone. Such an
+// entry is written only when its name is the one gwup derives from its
+// recorded source path, and a symlink among them only when its target is
+// relative and stays beneath the link's own folder; every absolute path
+// written outside the home is listed in the result's Outside.
 
 import (
 	"context"
@@ -83,10 +94,71 @@ type RestoreResult struct {
 	Manifest Manifest      `json:"manifest"`
 	Items    []RestoreItem `json:"items"`
 	Written  int           `json:"written"`
+	// Outside lists the absolute paths outside the home that the restore
+	// writes (in a dry run: would write); only with the Outside option.
+	Outside []string `json:"outside,omitempty"`
+	// CreatedHome is true when Into did not exist and was created (mode
+	// 0755, like a Gateway home; its parent must exist). In a dry run it
+	// says the home would be created.
+	CreatedHome bool `json:"created_home,omitempty"`
+}
+
+// checkManifestHome checks, lexically, a home read from a manifest: it must
+// be a clean absolute path other than "/".
+func checkManifestHome(home string) error {
+	switch {
+	case home == "" || !filepath.IsAbs(home):
+		return fmt.Errorf("the manifest's home %q is not an absolute path", home)
+	case filepath.Clean(home) != home:
+		return fmt.Errorf("the manifest's home %q is not a clean path", home)
+	case home == "/":
+		return fmt.Errorf("the manifest's home is the root directory")
+	}
+	return nil
+}
+
+// restoreTarget is the home to restore into, cleaned and absolute, and
+// whether it is missing. The manifest's Home is written by whoever made the
+// archive, so it is used only when it names an existing directory other
+// than "/"; a home that does not exist (yet) needs an explicit Into.
+func restoreTarget(m Manifest, opts RestoreOptions) (string, bool, error) {
+	if opts.Into == "" {
+		home := m.Home
+		if err := checkManifestHome(home); err != nil {
+			return "", false, fmt.Errorf("restore: %w: give the home to restore into explicitly", err)
+		}
+		fi, err := os.Stat(home)
+		if err != nil {
+			return "", false, fmt.Errorf("restore into %s (the manifest's home): %w: give the home to restore into explicitly", home, err)
+		}
+		if !fi.IsDir() {
+			return "", false, fmt.Errorf("restore into %s (the manifest's home): not a directory", home)
+		}
+		return home, false, nil
+	}
+	into, err := filepath.Abs(opts.Into)
+	if err != nil {
+		return "", false, fmt.Errorf("restore into %s: %w", opts.Into, err)
+	}
+	if into == "/" {
+		return "", false, fmt.Errorf("restore into /: refusing to restore into the root directory")
+	}
+	fi, err := os.Stat(into)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return into, true, nil
+	case err != nil:
+		return "", false, fmt.Errorf("restore into %s: %w", into, err)
+	case !fi.IsDir():
+		return "", false, fmt.Errorf("restore into %s: not a directory", into)
+	}
+	return into, false, nil
 }
 
 // Restore restores archive into opts.Into; see the file comment for the
 // rules. Errors: a *VerifyError or ErrNoManifest for a bad archive,
+// ErrUnfinished when an unpack journal exists next to the home (nothing read
+// from the disk or written),
 // ErrRestoreConflict when files differ and Force is not set (nothing written),
 // ErrRefused when unsafe entries were skipped (the rest written).
 func Restore(ctx context.Context, fsys afero.Fs, archive string, opts RestoreOptions) (RestoreResult, error) {
@@ -95,17 +167,26 @@ func Restore(ctx context.Context, fsys afero.Fs, archive string, opts RestoreOpt
 		return RestoreResult{}, fmt.Errorf("restore: %w", err)
 	}
 	m := rep.Manifest
-	into := opts.Into
-	if into == "" {
-		into = m.Home
+	into, missing, err := restoreTarget(m, opts)
+	if err != nil {
+		return RestoreResult{}, err
 	}
-	if into, err = filepath.Abs(into); err != nil {
-		return RestoreResult{}, fmt.Errorf("restore into %s: %w", opts.Into, err)
+	// A journal next to the home means an unpack is running or was
+	// interrupted: its files are half old, half new, and the unpack's own
+	// recovery must run (or the journal be dealt with) before anything else
+	// writes there.
+	jp := JournalPath(into)
+	if _, err := os.Lstat(jp); err == nil {
+		return RestoreResult{}, fmt.Errorf("restore into %s: %w: the unpack journal %s exists, so the home is mid-upgrade; let the unpack recover it first, or, if recovery fails, move the journal away before restoring", into, ErrUnfinished, jp)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return RestoreResult{}, fmt.Errorf("restore into %s: look for an unpack journal: %w", into, err)
 	}
-	res := RestoreResult{Into: into, DryRun: opts.DryRun, Manifest: m, Items: []RestoreItem{}}
-	if !opts.DryRun {
-		if err := os.MkdirAll(into, 0o755); err != nil {
-			return res, fmt.Errorf("restore into %s: %w", into, err)
+	res := RestoreResult{Into: into, DryRun: opts.DryRun, Manifest: m, Items: []RestoreItem{}, CreatedHome: missing}
+	if missing && !opts.DryRun {
+		// Only the home itself, never its parents: a typo in the parent
+		// path fails here instead of growing a tree of 0755 folders.
+		if err := os.Mkdir(into, 0o755); err != nil {
+			return res, fmt.Errorf("restore into %s: create the home: %w", into, err)
 		}
 	}
 	t := &restorer{into: into, opts: opts}
@@ -118,13 +199,22 @@ func Restore(ctx context.Context, fsys afero.Fs, archive string, opts RestoreOpt
 	conflicts := 0
 	for _, e := range m.Entries {
 		item := t.plan(e)
-		if torn[e.Path] && (item.Action == ActionWrite || item.Action == ActionOverwrite) {
+		writes := item.Action == ActionWrite || item.Action == ActionOverwrite
+		if torn[e.Path] && writes {
 			item.Detail = strings.TrimPrefix(item.Detail+"; changed while it was archived: may be a torn copy", "; ")
+		}
+		if e.Mode&specialModeBits != 0 && !e.IsLink() && writes {
+			item.Detail = strings.TrimPrefix(item.Detail+"; "+specialBitsDropped(e.Mode), "; ")
 		}
 		if item.Action == ActionConflict {
 			conflicts++
 		}
 		res.Items = append(res.Items, item)
+	}
+	for _, it := range res.Items {
+		if strings.HasPrefix(it.Entry, OutsidePrefix) && (it.Action == ActionWrite || it.Action == ActionOverwrite) {
+			res.Outside = append(res.Outside, it.Target)
+		}
 	}
 	if conflicts > 0 {
 		return res, fmt.Errorf("restore into %s: %d file(s): %w", into, conflicts, ErrRestoreConflict)
@@ -148,7 +238,13 @@ func Restore(ctx context.Context, fsys afero.Fs, archive string, opts RestoreOpt
 		return res, fmt.Errorf("restore: %w", err)
 	}
 	defer f.Close()
+	// The archive was verified, but it is read a second time: it may have
+	// been replaced since, so the limits hold here too.
+	entries := 0
 	err = ex.Extract(ctx, r, func(ctx context.Context, fi archives.FileInfo) error {
+		if entries++; entries > limits.entries {
+			return fmt.Errorf("%w: more than %d entries", errOverLimit, limits.entries)
+		}
 		name, _ := cleanEntryName(fi.NameInArchive)
 		_, ok := todo[name]
 		if !ok {
@@ -247,8 +343,19 @@ func (t *restorer) plan(e Entry) RestoreItem {
 		item.Action, item.Detail = ActionRefused, "unsafe name"
 		return item
 	}
-	if e.IsLink() && !strings.HasPrefix(e.Path, OutsidePrefix) && !linkInsideHome(e.Path, e.Link) {
+	outside := strings.HasPrefix(e.Path, OutsidePrefix)
+	if outside {
+		if why := outsideMismatch(e); why != "" {
+			item.Action, item.Detail = ActionRefused, why
+			return item
+		}
+	}
+	switch {
+	case e.IsLink() && !outside && !linkInsideHome(e.Path, e.Link):
 		item.Action, item.Detail = ActionRefused, fmt.Sprintf("symlink to %q leaves the home", e.Link)
+		return item
+	case e.IsLink() && outside && !filepath.IsLocal(e.Link):
+		item.Action, item.Detail = ActionRefused, fmt.Sprintf("symlink to %q leaves its folder", e.Link)
 		return item
 	}
 	if _, err := os.Lstat(t.into); err != nil && t.opts.DryRun && !strings.HasPrefix(e.Path, OutsidePrefix) {
@@ -281,6 +388,30 @@ func (t *restorer) plan(e Entry) RestoreItem {
 		item.Action, item.Detail = ActionConflict, why
 	}
 	return item
+}
+
+// outsideMismatch says why an OutsidePrefix entry cannot be trusted to go
+// where its name says ("" when it can): gwup names such an entry after its
+// recorded source path (outsideName), so the two must agree and the source
+// must be a clean absolute path.
+func outsideMismatch(e Entry) string {
+	switch {
+	case e.Source == "":
+		return "outside entry without a recorded source path"
+	case !filepath.IsAbs(e.Source) || filepath.Clean(e.Source) != e.Source || e.Source == "/":
+		return fmt.Sprintf("recorded source %q is not a clean absolute path", e.Source)
+	case outsideName(e.Source) != e.Path:
+		return fmt.Sprintf("name does not match its recorded source %q", e.Source)
+	}
+	return ""
+}
+
+// specialModeBits are the mode bits beyond the permissions that a backup
+// records but restore never sets.
+const specialModeBits = fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky
+
+func specialBitsDropped(m fs.FileMode) string {
+	return fmt.Sprintf("%v bits not restored (mode %v in the backup)", m&specialModeBits, m&(specialModeBits|fs.ModePerm))
 }
 
 // sameMode reports whether the file at rel has the permission bits of e.
@@ -390,7 +521,7 @@ func writeBody(root *os.Root, tmp string, e Entry, fi archives.FileInfo) error {
 		return err
 	}
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(out, h), rc)
+	n, err := io.Copy(io.MultiWriter(out, h), io.LimitReader(rc, e.Size+1))
 	if err == nil {
 		err = out.Sync()
 	}
@@ -403,8 +534,10 @@ func writeBody(root *os.Root, tmp string, e Entry, fi archives.FileInfo) error {
 	if n != e.Size || hex.EncodeToString(h.Sum(nil)) != e.SHA256 {
 		return fmt.Errorf("content read from the archive does not match the manifest")
 	}
-	mode := e.Mode.Perm() | e.Mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)
-	if err := root.Chmod(tmp, mode); err != nil {
+	// Only the permission bits: setuid, setgid and sticky are recorded in
+	// the manifest (and verified against the archive) but never restored,
+	// since whoever wrote the archive chose them.
+	if err := root.Chmod(tmp, e.Mode.Perm()); err != nil {
 		return err
 	}
 	return root.Chtimes(tmp, time.Now(), e.MTime)

@@ -8,13 +8,15 @@ package backup
 //	// ErrNoManifest for an archive another tool made, or an I/O error.
 //
 // Against the manifest: every entry is read to its end and hashed; an entry
-// missing, extra, listed twice, of another type, size, mode, mtime, link
-// target or sha256 is a difference. A stream that breaks (truncated,
-// bit-flipped) is a difference of kind DiffCorrupt naming the entry being
-// read. Against the disk: each entry is compared with the file at its place
-// in the home (or its original absolute path for OutsidePrefix entries).
+// missing, extra, listed twice, of another type, size, mode (permissions,
+// setuid, setgid, sticky), mtime, link target or sha256 is a difference. A
+// stream that breaks (truncated, bit-flipped) is a difference of kind
+// DiffCorrupt naming the entry being read. Against the disk: each entry is compared with the file at its place
+// in the home (or its original absolute path for OutsidePrefix entries);
+// there only the permission bits are compared, as restore sets no others.
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -36,6 +38,26 @@ var ErrVerify = errors.New("verification failed")
 // ErrNoManifest is returned for a readable archive without gwup-manifest.json.
 var ErrNoManifest = errors.New("no " + ManifestName + ": not a gwup backup (made by another tool?)")
 
+// Limits on what verify and restore read from one archive. A backup of a
+// Gateway home holds at most a few GB in some thousands of files: the
+// content and entry limits are far above that and only keep a hostile or
+// broken archive from running (and allocating) without end. The manifest
+// is held in memory whole and parsed, so its cap is strict.
+const (
+	MaxManifestSize   = 64 << 20  // bytes of gwup-manifest.json
+	MaxArchiveContent = 64 << 30  // bytes of all entries' content together
+	MaxArchiveEntries = 1_000_000 // entries in the archive, or in the manifest
+)
+
+// limits are the limits in force; tests lower them.
+var limits = struct {
+	manifest, content int64
+	entries           int
+}{MaxManifestSize, MaxArchiveContent, MaxArchiveEntries}
+
+// errOverLimit marks an archive that goes past one of the limits.
+var errOverLimit = errors.New("over the limit")
+
 // Kinds of [Difference].
 const (
 	DiffCorrupt   = "corrupt"     // the archive stream broke while reading this entry
@@ -48,7 +70,8 @@ const (
 	DiffMode      = "mode"
 	DiffMTime     = "mtime"
 	DiffLink      = "link"
-	DiffContent   = "content" // sha256 differs
+	DiffContent   = "content"    // sha256 differs
+	DiffLimit     = "over-limit" // past MaxManifestSize, MaxArchiveContent or MaxArchiveEntries: reading stopped
 
 	DiskMissing = "disk-missing" // in the backup, not on the disk
 	DiskType    = "disk-type"
@@ -149,6 +172,10 @@ func Verify(ctx context.Context, fsys afero.Fs, archive string, opts VerifyOptio
 	if opts.Against {
 		home := opts.Home
 		if home == "" {
+			// The disk is read where the manifest says: only a plausible home.
+			if err := checkManifestHome(m.Home); err != nil {
+				return rep, fmt.Errorf("verify %s against the disk: %w: give the home explicitly", archive, err)
+			}
 			home = m.Home
 		}
 		skip := map[string]bool{}
@@ -188,9 +215,13 @@ func readEntries(ctx context.Context, fsys afero.Fs, archive string, rep *Report
 	}
 	firstSeen := firstZip == ""
 	current, last := "", "" // the entry being read and the last one read, for naming a broken stream
+	var content int64       // bytes of content read so far
 	err = ex.Extract(ctx, r, func(ctx context.Context, fi archives.FileInfo) error {
 		rep.Entries++
 		current = fi.NameInArchive
+		if rep.Entries > limits.entries {
+			return fmt.Errorf("%w: more than %d entries", errOverLimit, limits.entries)
+		}
 		if fi.NameInArchive == firstZip {
 			firstSeen = true
 		}
@@ -209,6 +240,15 @@ func readEntries(ctx context.Context, fsys afero.Fs, archive string, rep *Report
 		}
 		se := seenEntry{mode: fi.Mode(), size: fi.Size(), mtime: fi.ModTime().Unix(), link: fi.LinkTarget}
 		if fi.Mode().IsRegular() {
+			// The header's size is checked first (a tar header is exact),
+			// the bytes read after (a zip header may lie).
+			limit := limits.content - content
+			if name == ManifestName {
+				limit = min(limit, limits.manifest)
+			}
+			if fi.Size() > limit {
+				return overLimit(name, content, fi.Size())
+			}
 			rc, err := fi.Open()
 			if err != nil {
 				return err
@@ -216,17 +256,22 @@ func readEntries(ctx context.Context, fsys afero.Fs, archive string, rep *Report
 			defer rc.Close()
 			h := sha256.New()
 			var w io.Writer = h
-			var buf strings.Builder
+			var buf bytes.Buffer
 			if name == ManifestName {
+				buf.Grow(int(max(fi.Size(), 0)))
 				w = io.MultiWriter(h, &buf)
 			}
-			n, err := io.Copy(w, io.LimitReader(rc, 1<<40))
+			n, err := io.Copy(w, io.LimitReader(rc, limit+1))
 			if err != nil {
 				return err
 			}
+			if n > limit {
+				return overLimit(name, content, n)
+			}
+			content += n
 			se.size, se.sha256 = n, hex.EncodeToString(h.Sum(nil))
 			if name == ManifestName {
-				manifest = []byte(buf.String())
+				manifest = buf.Bytes()
 				current, last = "", name
 				return nil
 			}
@@ -245,7 +290,11 @@ func readEntries(ctx context.Context, fsys afero.Fs, archive string, rep *Report
 		} else if where == "" {
 			where = "start of archive"
 		}
-		rep.Differences = append(rep.Differences, Difference{Entry: where, Kind: DiffCorrupt, Detail: err.Error()})
+		kind := DiffCorrupt
+		if errors.Is(err, errOverLimit) {
+			kind = DiffLimit
+		}
+		rep.Differences = append(rep.Differences, Difference{Entry: where, Kind: kind, Detail: err.Error()})
 	}
 	if err == nil && !firstSeen {
 		rep.Differences = append(rep.Differences, Difference{Entry: firstZip, Kind: DiffCorrupt,
@@ -253,6 +302,15 @@ func readEntries(ctx context.Context, fsys afero.Fs, archive string, rep *Report
 		return nil, nil, nil
 	}
 	return seen, manifest, nil
+}
+
+// overLimit says which limit the entry name, of size bytes, goes past
+// after content bytes of earlier entries.
+func overLimit(name string, content, size int64) error {
+	if name == ManifestName && size > limits.manifest {
+		return fmt.Errorf("%w: manifest too large: %s is more than %d bytes", errOverLimit, name, limits.manifest)
+	}
+	return fmt.Errorf("%w: content of the archive more than %d bytes at %s (%d bytes)", errOverLimit, limits.content, name, size)
 }
 
 func compareManifest(m Manifest, seen map[string]seenEntry, rep *Report) {
@@ -280,8 +338,8 @@ func compareManifest(m Manifest, seen map[string]seenEntry, rep *Report) {
 		if e.Size != s.size {
 			add(e.Path, DiffSize, "manifest %d, archive %d", e.Size, s.size)
 		}
-		if e.Mode.Perm() != s.mode.Perm() {
-			add(e.Path, DiffMode, "manifest %v, archive %v", e.Mode.Perm(), s.mode.Perm())
+		if recordedMode(e.Mode) != recordedMode(s.mode) {
+			add(e.Path, DiffMode, "manifest %v, archive %v", recordedMode(e.Mode), recordedMode(s.mode))
 		}
 		if e.MTime.Unix() != s.mtime {
 			add(e.Path, DiffMTime, "manifest %v, archive %v", e.MTime.Unix(), s.mtime)
@@ -302,6 +360,14 @@ func compareManifest(m Manifest, seen map[string]seenEntry, rep *Report) {
 	}
 }
 
+// recordedMode is the part of a mode that the manifest and the archive
+// must agree on: the permissions and the setuid, setgid and sticky bits.
+// Restore sets only the permissions, so against the disk (compareDisk) only
+// they are compared.
+func recordedMode(m fs.FileMode) fs.FileMode {
+	return m & (fs.ModePerm | specialModeBits)
+}
+
 // diskPath is where entry e lives on the disk for a home.
 func diskPath(home string, e Entry) string {
 	if strings.HasPrefix(e.Path, OutsidePrefix) {
@@ -313,6 +379,12 @@ func diskPath(home string, e Entry) string {
 func compareDisk(fsys afero.Fs, home string, e Entry, rep *Report) {
 	add := func(kind, format string, args ...any) {
 		rep.Differences = append(rep.Differences, Difference{Entry: e.Path, Kind: kind, Detail: fmt.Sprintf(format, args...)})
+	}
+	if strings.HasPrefix(e.Path, OutsidePrefix) {
+		if why := outsideMismatch(e); why != "" {
+			add(DiffUnsafe, "%s", why)
+			return
+		}
 	}
 	p := diskPath(home, e)
 	fi, err := lstat(fsys, p)

@@ -257,6 +257,12 @@ func runRestore(cCtx *cli.Context) error {
 			verb = "would restore"
 		}
 		fmt.Fprintf(w, "%s %s into %s\n", verb, archive, res.Into)
+		if res.CreatedHome {
+			fmt.Fprintf(w, "  %s did not exist: created\n", res.Into)
+		}
+		for _, p := range res.Outside {
+			fmt.Fprintf(w, "  outside the home: %s\n", p)
+		}
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		for _, it := range res.Items {
 			fmt.Fprintf(tw, "  %s\t%s\t%s\n", it.Action, it.Target, it.Detail)

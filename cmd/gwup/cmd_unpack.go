@@ -87,7 +87,7 @@ func runUnpack(cCtx *cli.Context) error {
 	if into != "" && !dryRun {
 		rec, err := backup.Recover(ctx, home)
 		if err != nil {
-			return &hintError{err: err, hint: "the journal " + backup.JournalPath(home) + " says an unpack was interrupted; restore the backup it names with gwup restore"}
+			return &hintError{err: err, hint: "an unpack of this home was interrupted and gwup could not finish or undo it; " + backup.JournalPath(home) + " lists every step and the backup taken before it: once the home is as you want it, move the journal away, then 'gwup restore' that backup if needed"}
 		}
 		if rec.Action != "none" {
 			fmt.Fprintf(stderr, "gwup: an interrupted unpack of %s was found (journal %s): %s; its backup is %s\n", rec.Release, rec.Journal, rec.Action, rec.Backup)

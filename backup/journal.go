@@ -20,7 +20,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
+
+	"golang.org/x/sys/unix"
 )
 
 // JournalSchema versions the unpack journal.
@@ -166,58 +169,60 @@ func readJournal(home string) (*unpackJournal, error) {
 }
 
 // done reports whether a step has happened, from the disk alone.
-func (s journalStep) done() (bool, error) {
+func (s journalStep) done(fsys *parentFS) (bool, error) {
 	probe, wantExists := s.To, true
 	if s.Check == checkFromGone {
 		probe, wantExists = s.From, false
 	}
-	_, err := os.Lstat(probe)
-	switch {
-	case err == nil:
-		return wantExists, nil
-	case errors.Is(err, fs.ErrNotExist):
-		return !wantExists, nil
+	exists, err := fsys.exists(probe)
+	if err != nil {
+		return false, err
 	}
-	return false, err
+	return exists == wantExists, nil
 }
 
 // run performs a step.
-func (s journalStep) run() error {
+func (s journalStep) run(fsys *parentFS) error {
 	if s.Op == "mkdir" {
-		return os.Mkdir(s.To, s.Mode.Perm()|0o700)
+		return fsys.mkdir(s.To, s.Mode.Perm()|0o700)
 	}
-	return os.Rename(s.From, s.To)
+	return fsys.rename(s.From, s.To)
 }
 
 // undo reverses a step that has happened.
-func (s journalStep) undo() error {
+func (s journalStep) undo(fsys *parentFS) error {
 	if s.Op == "mkdir" {
-		return os.Remove(s.To)
+		return fsys.removeDir(s.To)
 	}
-	return os.Rename(s.To, s.From)
+	return fsys.rename(s.To, s.From)
 }
 
 // rollback undoes, last first, every step that has happened. It stops at
 // the first failure and keeps the journal, so a later Recover can retry.
 func (j *unpackJournal) rollback() error {
+	fsys, err := openParentFS(j.Home)
+	if err != nil {
+		return fmt.Errorf("roll back: %w", err)
+	}
+	defer fsys.Close()
 	for i := len(j.Steps) - 1; i >= 0; i-- {
 		s := j.Steps[i]
-		done, err := s.done()
+		done, err := s.done(fsys)
 		if err != nil {
 			return fmt.Errorf("roll back step %d (%s %s): %w", i, s.Op, s.To, err)
 		}
 		if !done {
 			continue
 		}
-		if err := s.undo(); err != nil {
+		if err := s.undo(fsys); err != nil {
 			return fmt.Errorf("roll back step %d (%s %s): %w", i, s.Op, s.To, err)
 		}
 	}
-	return j.syncHomeDirs()
+	return j.syncHomeDirs(fsys)
 }
 
 // syncHomeDirs fsyncs every directory of the home a step changed.
-func (j *unpackJournal) syncHomeDirs() error {
+func (j *unpackJournal) syncHomeDirs(fsys *parentFS) error {
 	var dirs []string
 	for _, s := range j.Steps {
 		for _, p := range []string{s.From, s.To} {
@@ -228,7 +233,7 @@ func (j *unpackJournal) syncHomeDirs() error {
 	}
 	slices.Sort(dirs)
 	for _, d := range slices.Compact(dirs) {
-		if err := fsyncDir(d); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := fsys.syncDir(d); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("sync %s: %w", d, err)
 		}
 	}
@@ -337,4 +342,165 @@ func removeAllConcurrently(dir string) error {
 		}
 	}
 	return os.RemoveAll(dir)
+}
+
+// parentFS carries out the journal's steps inside the home's parent
+// directory, where the home and its staging directory are siblings. Every
+// path is walked from an [os.Root] on that parent one component at a time
+// with O_NOFOLLOW, and the last component is acted on with the *at system
+// calls, which do not follow it either: a directory of the home swapped
+// for a symlink after the plan (lib -> /etc) makes a step fail instead of
+// writing or moving files wherever the link points. That is stricter than
+// os.Root alone, which follows a symlink that stays inside the parent
+// (into a sibling home, say).
+type parentFS struct {
+	root *os.Root
+	dir  string // filepath.Dir(home), absolute and clean
+}
+
+func openParentFS(home string) (*parentFS, error) {
+	dir := filepath.Dir(home)
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &parentFS{root: root, dir: dir}, nil
+}
+
+func (p *parentFS) Close() error { return p.root.Close() }
+
+// rel turns an absolute path of the journal into a name inside the parent.
+func (p *parentFS) rel(abs string) (string, error) {
+	r, err := filepath.Rel(p.dir, abs)
+	if err != nil || !filepath.IsLocal(r) || !filepath.IsAbs(abs) {
+		return "", fmt.Errorf("%s lies outside %s", abs, p.dir)
+	}
+	return r, nil
+}
+
+// openDir opens the directory rel (relative to the parent, "." for the
+// parent itself) without following any symlink on the way.
+func (p *parentFS) openDir(rel string) (*os.File, error) {
+	f, err := p.root.Open(".")
+	if err != nil {
+		return nil, err
+	}
+	if rel == "." {
+		return f, nil
+	}
+	walked := p.dir
+	for _, name := range strings.Split(rel, string(filepath.Separator)) {
+		walked = filepath.Join(walked, name)
+		fd, err := unix.Openat(int(f.Fd()), name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		f.Close()
+		if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) {
+			return nil, fmt.Errorf("%s is not a directory (a symlink or a file): refusing to go through it", walked)
+		}
+		if err != nil {
+			return nil, &fs.PathError{Op: "open", Path: walked, Err: err}
+		}
+		f = os.NewFile(uintptr(fd), walked)
+	}
+	return f, nil
+}
+
+// openParentOf opens the directory that holds abs and returns it with the
+// last component of abs.
+func (p *parentFS) openParentOf(abs string) (*os.File, string, error) {
+	rel, err := p.rel(abs)
+	if err != nil {
+		return nil, "", err
+	}
+	dir, err := p.openDir(filepath.Dir(rel))
+	if err != nil {
+		return nil, "", err
+	}
+	return dir, filepath.Base(rel), nil
+}
+
+// lstat stats abs itself (a symlink is not followed).
+func (p *parentFS) lstat(abs string) (unix.Stat_t, error) {
+	var st unix.Stat_t
+	dir, name, err := p.openParentOf(abs)
+	if err != nil {
+		return st, err
+	}
+	defer dir.Close()
+	if err := unix.Fstatat(int(dir.Fd()), name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return st, &fs.PathError{Op: "lstat", Path: abs, Err: err}
+	}
+	return st, nil
+}
+
+// exists reports whether abs exists (as anything, a symlink included).
+func (p *parentFS) exists(abs string) (bool, error) {
+	_, err := p.lstat(abs)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	}
+	return false, err
+}
+
+// rename moves from to to.
+func (p *parentFS) rename(from, to string) error {
+	fromDir, fromName, err := p.openParentOf(from)
+	if err != nil {
+		return err
+	}
+	defer fromDir.Close()
+	toDir, toName, err := p.openParentOf(to)
+	if err != nil {
+		return err
+	}
+	defer toDir.Close()
+	if err := unix.Renameat(int(fromDir.Fd()), fromName, int(toDir.Fd()), toName); err != nil {
+		return &os.LinkError{Op: "rename", Old: from, New: to, Err: err}
+	}
+	return nil
+}
+
+// mkdir creates the directory abs; it fails if abs exists.
+func (p *parentFS) mkdir(abs string, mode fs.FileMode) error {
+	dir, name, err := p.openParentOf(abs)
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	if err := unix.Mkdirat(int(dir.Fd()), name, uint32(mode.Perm())); err != nil {
+		return &fs.PathError{Op: "mkdir", Path: abs, Err: err}
+	}
+	return nil
+}
+
+// removeDir removes the directory abs if it is empty.
+func (p *parentFS) removeDir(abs string) error {
+	dir, name, err := p.openParentOf(abs)
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	if err := unix.Unlinkat(int(dir.Fd()), name, unix.AT_REMOVEDIR); err != nil {
+		return &fs.PathError{Op: "remove", Path: abs, Err: err}
+	}
+	return nil
+}
+
+// syncDir fsyncs the directory abs.
+func (p *parentFS) syncDir(abs string) error {
+	rel, err := p.rel(abs)
+	if err != nil {
+		return err
+	}
+	d, err := p.openDir(rel)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

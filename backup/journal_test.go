@@ -128,13 +128,18 @@ func TestRollbackIsRepeatable(t *testing.T) {
 		{Op: "mkdir", To: filepath.Join(home, "d"), Check: checkToExists, Mode: 0o755},
 		{Op: "rename", From: filepath.Join(staging, "new", "b"), To: filepath.Join(home, "d", "b"), Check: checkFromGone},
 	}}
+	fsys, err := openParentFS(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fsys.Close()
 	for _, s := range j.Steps {
-		if err := s.run(); err != nil {
+		if err := s.run(fsys); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// Undo only the last step by hand, as a rollback killed early would.
-	if err := j.Steps[3].undo(); err != nil {
+	if err := j.Steps[3].undo(fsys); err != nil {
 		t.Fatal(err)
 	}
 	if err := j.rollback(); err != nil {

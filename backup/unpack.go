@@ -289,6 +289,17 @@ func (a *applier) apply(ctx context.Context, j *unpackJournal) error {
 	if err := a.fail("journal"); err != nil {
 		return err
 	}
+	// The backup and the extraction took a while: look at the home again
+	// right before changing it (a directory swapped for a symlink, a file
+	// edited or created meanwhile).
+	if err := a.checkHomeUnchanged(); err != nil {
+		return err
+	}
+	fsys, err := openParentFS(p.Home)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", filepath.Dir(p.Home), err)
+	}
+	defer fsys.Close()
 	j.State, j.Steps = journalApplying, steps
 	if err := j.save(); err != nil {
 		return fmt.Errorf("write journal: %w", err)
@@ -300,7 +311,7 @@ func (a *applier) apply(ctx context.Context, j *unpackJournal) error {
 		if err := a.fail(fmt.Sprintf("step %d", i)); err != nil {
 			return err
 		}
-		if err := s.run(); err != nil {
+		if err := s.run(fsys); err != nil {
 			if errors.Is(err, syscall.EXDEV) {
 				// The home is a mount point (a Docker volume, say): its
 				// parent, where staging lives, is another filesystem.
@@ -309,7 +320,7 @@ func (a *applier) apply(ctx context.Context, j *unpackJournal) error {
 			return fmt.Errorf("step %d (%s %s): %w", i, s.Op, s.To, err)
 		}
 	}
-	if err := j.syncHomeDirs(); err != nil {
+	if err := j.syncHomeDirs(fsys); err != nil {
 		return err
 	}
 	if err := a.fail("commit"); err != nil {

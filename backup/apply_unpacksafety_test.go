@@ -2,9 +2,15 @@ package backup
 
 import (
 	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // swapForSymlink replaces dir with a symlink to a fresh directory outside
@@ -63,5 +69,122 @@ func TestApplyNeverWritesThroughASwappedDirectory(t *testing.T) {
 				t.Errorf("outside file now %q", data)
 			}
 		})
+	}
+}
+
+// beforeStep returns a testOnlyFail hook that calls do with the journal
+// step about to run, read from the journal on disk.
+func beforeStep(t *testing.T, home string, do func(s journalStep)) func(string) error {
+	return func(step string) error {
+		var i int
+		if _, err := fmt.Sscanf(step, "step %d", &i); err != nil {
+			return nil
+		}
+		j, err := readJournal(home)
+		if err != nil {
+			t.Fatal(err)
+		}
+		do(j.Steps[i])
+		return nil
+	}
+}
+
+// TestApplyNeverReplacesAFileCreatedMeanwhile: a file the user creates at
+// a path the release installs, after every check, right before the step
+// that moves the release's file there, is neither overwritten nor lost.
+func TestApplyNeverReplacesAFileCreatedMeanwhile(t *testing.T) {
+	fx := newInstalledHome(t)
+	if err := os.MkdirAll(filepath.Join(fx.home, "lib/extra"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := PlanUnpack(t.Context(), fx.v2, fx.home, UnpackOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(fx.home, "lib/extra/new.jar")
+	calls := 0
+	opts := UnpackOptions{Backup: fakeBackup(&calls), testOnlyFail: beforeStep(t, fx.home, func(s journalStep) {
+		if s.To == target {
+			if err := os.WriteFile(target, []byte("USER DATA"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})}
+	before := snapshot(t, fx.home)
+	_, err = ApplyUnpack(t.Context(), plan, opts)
+	if err == nil {
+		t.Fatal("applied over the user's file")
+	}
+	if data, _ := os.ReadFile(target); string(data) != "USER DATA" {
+		t.Errorf("the user's file now holds %q", data)
+	}
+	after := snapshot(t, fx.home)
+	delete(after, "lib/extra/new.jar")
+	if !maps.Equal(before, after) {
+		t.Errorf("not rolled back:\nbefore %v\nafter  %v", before, after)
+	}
+}
+
+// withoutNoReplace makes every rename act as on a filesystem without
+// RENAME_NOREPLACE, for the length of the test.
+func withoutNoReplace(t *testing.T) {
+	saved := renameat2
+	renameat2 = func(int, string, int, string, uint) error { return unix.EINVAL }
+	t.Cleanup(func() { renameat2 = saved })
+}
+
+// TestApplyWithoutRenameNoReplace: the link-and-unlink fallback unpacks
+// the same home, and still never replaces a file created meanwhile.
+func TestApplyWithoutRenameNoReplace(t *testing.T) {
+	withoutNoReplace(t)
+	t.Run("unpacks", func(t *testing.T) {
+		fx := newInstalledHome(t)
+		plan, err := PlanUnpack(t.Context(), fx.v2, fx.home, UnpackOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		calls := 0
+		if _, err := ApplyUnpack(t.Context(), plan, UnpackOptions{Backup: fakeBackup(&calls)}); err != nil {
+			t.Fatal(err)
+		}
+		if data, _ := os.ReadFile(filepath.Join(fx.home, "README.txt")); !strings.Contains(string(data), "5.0.1") {
+			t.Errorf("README.txt: %q", data)
+		}
+		if _, err := os.Stat(JournalPath(fx.home)); err == nil {
+			t.Error("journal left")
+		}
+	})
+	t.Run("never replaces", TestApplyNeverReplacesAFileCreatedMeanwhile)
+}
+
+// TestRollbackOfAHalfDoneLinkMove: killed between link and unlink, a step
+// leaves both names; rolling back removes the new one and keeps the old.
+func TestRollbackOfAHalfDoneLinkMove(t *testing.T) {
+	dir := t.TempDir()
+	home := filepath.Join(dir, "home")
+	staging := filepath.Join(dir, ".gwup-staging-home-0123456789ab")
+	for _, d := range []string{home, filepath.Join(staging, "new")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	from, to := filepath.Join(staging, "new", "a"), filepath.Join(home, "a")
+	if err := os.WriteFile(from, []byte("new a"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(from, to); err != nil {
+		t.Fatal(err)
+	}
+	j := &unpackJournal{Schema: JournalSchema, Home: home, Staging: staging, State: journalApplying, Steps: []journalStep{
+		{Op: "rename", From: from, To: to, Check: checkFromGone},
+	}}
+	if err := j.rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(to); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("%s still there: %v", to, err)
+	}
+	if data, _ := os.ReadFile(from); string(data) != "new a" {
+		t.Errorf("staged file: %q", data)
 	}
 }

@@ -178,6 +178,9 @@ func (s journalStep) done(fsys *parentFS) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	if s.Op == "rename" && fsys.sameFile(s.From, s.To) {
+		return true, nil // half moved by link and unlink: undo unlinks To
+	}
 	return exists == wantExists, nil
 }
 
@@ -193,6 +196,9 @@ func (s journalStep) run(fsys *parentFS) error {
 func (s journalStep) undo(fsys *parentFS) error {
 	if s.Op == "mkdir" {
 		return fsys.removeDir(s.To)
+	}
+	if fsys.sameFile(s.From, s.To) {
+		return fsys.remove(s.To)
 	}
 	return fsys.rename(s.To, s.From)
 }
@@ -444,7 +450,19 @@ func (p *parentFS) exists(abs string) (bool, error) {
 	return false, err
 }
 
-// rename moves from to to.
+// renameat2 is unix.Renameat2, replaced in tests by a filesystem without
+// RENAME_NOREPLACE.
+var renameat2 = unix.Renameat2
+
+// rename moves from to to, never replacing anything at to: a file the
+// user created there since the plan makes the step fail (EEXIST) instead
+// of being overwritten. Every step's destination is free by construction
+// (a replaced file is moved aside first), so no step needs more. Where the
+// filesystem lacks RENAME_NOREPLACE, a file is hard-linked to its new name
+// (link(2) does not replace either) and then unlinked from the old: for a
+// moment both names exist, which done and undo recognise (same inode); a
+// directory is made anew with mkdirat(2), which does not replace either,
+// and the old one removed.
 func (p *parentFS) rename(from, to string) error {
 	fromDir, fromName, err := p.openParentOf(from)
 	if err != nil {
@@ -456,8 +474,55 @@ func (p *parentFS) rename(from, to string) error {
 		return err
 	}
 	defer toDir.Close()
-	if err := unix.Renameat(int(fromDir.Fd()), fromName, int(toDir.Fd()), toName); err != nil {
+	ofd, nfd := int(fromDir.Fd()), int(toDir.Fd())
+	err = renameat2(ofd, fromName, nfd, toName, unix.RENAME_NOREPLACE)
+	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
+		err = moveWithoutReplacing(ofd, fromName, nfd, toName)
+	}
+	if err != nil {
 		return &os.LinkError{Op: "rename", Old: from, New: to, Err: err}
+	}
+	return nil
+}
+
+// moveWithoutReplacing is rename without RENAME_NOREPLACE support.
+func moveWithoutReplacing(ofd int, from string, nfd int, to string) error {
+	var st unix.Stat_t
+	if err := unix.Fstatat(ofd, from, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		if err := unix.Mkdirat(nfd, to, st.Mode&0o7777); err != nil {
+			return err
+		}
+		return unix.Unlinkat(ofd, from, unix.AT_REMOVEDIR)
+	}
+	if err := unix.Linkat(ofd, from, nfd, to, 0); err != nil {
+		return err
+	}
+	return unix.Unlinkat(ofd, from, 0)
+}
+
+// sameFile reports whether a and b both exist and are one inode: a move
+// by link and unlink that stopped half way.
+func (p *parentFS) sameFile(a, b string) bool {
+	sa, err := p.lstat(a)
+	if err != nil {
+		return false
+	}
+	sb, err := p.lstat(b)
+	return err == nil && sa.Dev == sb.Dev && sa.Ino == sb.Ino
+}
+
+// remove unlinks the file (not directory) abs.
+func (p *parentFS) remove(abs string) error {
+	dir, name, err := p.openParentOf(abs)
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	if err := unix.Unlinkat(int(dir.Fd()), name, 0); err != nil {
+		return &fs.PathError{Op: "remove", Path: abs, Err: err}
 	}
 	return nil
 }

@@ -188,3 +188,98 @@ func TestRollbackOfAHalfDoneLinkMove(t *testing.T) {
 		t.Errorf("staged file: %q", data)
 	}
 }
+
+// TestRollbackLeavesFoldersGwupDidNotCreate: a folder the release adds
+// that the user creates first (right before the step, after every check)
+// is not gwup's: the unpack fails, the rollback finishes and the folder
+// stays, with what the user put in it, empty or not.
+func TestRollbackLeavesFoldersGwupDidNotCreate(t *testing.T) {
+	for name, content := range map[string]bool{"with a file": true, "empty": false} {
+		t.Run(name, func(t *testing.T) {
+			fx := newInstalledHome(t)
+			plan, err := PlanUnpack(t.Context(), fx.v2, fx.home, UnpackOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			extra := filepath.Join(fx.home, "lib/extra")
+			calls := 0
+			opts := UnpackOptions{Backup: fakeBackup(&calls), testOnlyFail: beforeStep(t, fx.home, func(s journalStep) {
+				if s.To == extra {
+					if err := os.Mkdir(extra, 0o755); err != nil {
+						t.Fatal(err)
+					}
+					if content {
+						if err := os.WriteFile(filepath.Join(extra, "mine.jar"), []byte("mine"), 0o644); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+			})}
+			before := snapshot(t, fx.home)
+			_, err = ApplyUnpack(t.Context(), plan, opts)
+			if err == nil || strings.Contains(err.Error(), "ROLLBACK FAILED") {
+				t.Fatalf("got %v, want a failed unpack rolled back", err)
+			}
+			after := snapshot(t, fx.home)
+			if _, ok := after["lib/extra"]; !ok {
+				t.Error("the user's folder was removed")
+			}
+			if content && after["lib/extra/mine.jar"] == "" {
+				t.Error("the user's file was removed")
+			}
+			delete(after, "lib/extra")
+			delete(after, "lib/extra/mine.jar")
+			if !maps.Equal(before, after) {
+				t.Errorf("not rolled back:\nbefore %v\nafter  %v", before, after)
+			}
+			if _, err := os.Stat(JournalPath(fx.home)); err == nil {
+				t.Error("journal left: the rollback did not finish")
+			}
+		})
+	}
+}
+
+// TestRollbackKeepsAFolderThatGotTheUsersFiles: a folder gwup created
+// that the user put a file into before a later step failed is kept (with
+// the file); every other step is still undone and the rollback finishes.
+func TestRollbackKeepsAFolderThatGotTheUsersFiles(t *testing.T) {
+	fx := newInstalledHome(t)
+	plan, err := PlanUnpack(t.Context(), fx.v2, fx.home, UnpackOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra := filepath.Join(fx.home, "lib/extra")
+	calls := 0
+	boom := errors.New("disk on fire")
+	opts := UnpackOptions{Backup: fakeBackup(&calls), testOnlyFail: func(step string) error {
+		var failed error
+		beforeStep(t, fx.home, func(s journalStep) {
+			if s.To == filepath.Join(extra, "new.jar") {
+				if err := os.WriteFile(filepath.Join(extra, "mine.jar"), []byte("mine"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if s.To == filepath.Join(fx.home, "lib/gateway.server.jar") && s.Check == checkFromGone {
+				failed = boom
+			}
+		})(step)
+		return failed
+	}}
+	before := snapshot(t, fx.home)
+	_, err = ApplyUnpack(t.Context(), plan, opts)
+	if !errors.Is(err, boom) || strings.Contains(err.Error(), "ROLLBACK FAILED") {
+		t.Fatalf("got %v, want %v, rolled back", err, boom)
+	}
+	if !strings.Contains(err.Error(), "lib/extra") {
+		t.Errorf("the error does not say the folder was kept: %v", err)
+	}
+	after := snapshot(t, fx.home)
+	if after["lib/extra/mine.jar"] == "" {
+		t.Fatal("the user's file was removed")
+	}
+	delete(after, "lib/extra")
+	delete(after, "lib/extra/mine.jar")
+	if !maps.Equal(before, after) {
+		t.Errorf("not rolled back:\nbefore %v\nafter  %v", before, after)
+	}
+}

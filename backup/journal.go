@@ -42,8 +42,12 @@ const (
 	checkFromGone = "from-gone"
 )
 
-// journalStep is one change to the home. Op "mkdir" creates To; "rename"
-// moves From to To. Paths are absolute.
+// journalStep is one change to the home. Op "rename" moves From to To.
+// Op "mkdir" moves the empty directory From, made in staging beforehand,
+// to To, so that "done" (From gone) means gwup made To: a directory the
+// user creates at To first makes the step fail and is never removed by a
+// rollback. (A journal written before that has a mkdir without From,
+// done when To exists; it is still rolled back.) Paths are absolute.
 type journalStep struct {
 	Op    string      `json:"op"`
 	From  string      `json:"from,omitempty"`
@@ -62,6 +66,10 @@ type unpackJournal struct {
 	Backup  string        `json:"backup"`
 	State   string        `json:"state"`
 	Steps   []journalStep `json:"steps"`
+
+	// kept lists the directories gwup created that a rollback left because
+	// they hold files gwup did not put there.
+	kept []string
 }
 
 // JournalPath is where the journal of an unpack into home lives: next to
@@ -186,45 +194,85 @@ func (s journalStep) done(fsys *parentFS) (bool, error) {
 
 // run performs a step.
 func (s journalStep) run(fsys *parentFS) error {
-	if s.Op == "mkdir" {
+	if s.Op == "mkdir" && s.From == "" {
 		return fsys.mkdir(s.To, s.Mode.Perm()|0o700)
 	}
 	return fsys.rename(s.From, s.To)
 }
 
-// undo reverses a step that has happened.
-func (s journalStep) undo(fsys *parentFS) error {
-	if s.Op == "mkdir" {
-		return fsys.removeDir(s.To)
+// undo reverses a step that has happened. It reports whether it left a
+// directory in place because it is not empty.
+func (s journalStep) undo(fsys *parentFS) (kept bool, err error) {
+	switch {
+	case s.Op == "mkdir":
+		err := fsys.removeDir(s.To)
+		switch {
+		case errors.Is(err, unix.ENOTEMPTY) || errors.Is(err, unix.EEXIST):
+			return true, nil // it holds the user's files now: theirs to keep
+		case errors.Is(err, fs.ErrNotExist):
+			// removed by an earlier, interrupted rollback
+		case err != nil:
+			return false, err
+		}
+		if s.From == "" {
+			return false, nil
+		}
+		// Put the staging directory back, so that the step reads as not
+		// done: a later rollback must not remove a directory of that name.
+		if err := fsys.mkdir(s.From, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+			return false, err
+		}
+		return false, nil
+	case fsys.sameFile(s.From, s.To):
+		return false, fsys.remove(s.To)
 	}
-	if fsys.sameFile(s.From, s.To) {
-		return fsys.remove(s.To)
-	}
-	return fsys.rename(s.To, s.From)
+	return false, fsys.rename(s.To, s.From)
 }
 
-// rollback undoes, last first, every step that has happened. It stops at
-// the first failure and keeps the journal, so a later Recover can retry.
+// rollback undoes, last first, every step that has happened. A step that
+// cannot be undone does not stop it: the others are undone all the same
+// (a move that would need a name now taken fails without harm) and every
+// failure is returned. The journal is kept on failure, so a later Recover
+// can retry. A directory gwup created that now holds the user's files is
+// left (listed in j.kept), which is not a failure.
 func (j *unpackJournal) rollback() error {
 	fsys, err := openParentFS(j.Home)
 	if err != nil {
 		return fmt.Errorf("roll back: %w", err)
 	}
 	defer fsys.Close()
+	var errs []error
+	j.kept = nil
 	for i := len(j.Steps) - 1; i >= 0; i-- {
 		s := j.Steps[i]
 		done, err := s.done(fsys)
 		if err != nil {
-			return fmt.Errorf("roll back step %d (%s %s): %w", i, s.Op, s.To, err)
+			errs = append(errs, fmt.Errorf("roll back step %d (%s %s): %w", i, s.Op, s.To, err))
+			continue
 		}
 		if !done {
 			continue
 		}
-		if err := s.undo(fsys); err != nil {
-			return fmt.Errorf("roll back step %d (%s %s): %w", i, s.Op, s.To, err)
+		kept, err := s.undo(fsys)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("roll back step %d (%s %s): %w", i, s.Op, s.To, err))
+		}
+		if kept {
+			j.kept = append(j.kept, s.To)
 		}
 	}
-	return j.syncHomeDirs(fsys)
+	if err := j.syncHomeDirs(fsys); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// keptNote tells the user which directories a rollback left, or "".
+func (j *unpackJournal) keptNote() string {
+	if len(j.kept) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", except the new directories %s, left because they hold files that are not the release's", strings.Join(j.kept, ", "))
 }
 
 // syncHomeDirs fsyncs every directory of the home a step changed.
@@ -269,6 +317,9 @@ type Recovery struct {
 	Action  string `json:"action"`
 	Release string `json:"release,omitempty"` // the release that was being unpacked
 	Backup  string `json:"backup,omitempty"`  // the backup taken before it
+	// Kept lists new directories a rollback left because they hold files
+	// that are not the release's (the user's, added during the unpack).
+	Kept []string `json:"kept,omitempty"`
 }
 
 // Recover finishes or rolls back an unpack into home that was interrupted
@@ -300,7 +351,7 @@ func Recover(ctx context.Context, home string) (*Recovery, error) {
 		if err := j.rollback(); err != nil {
 			return nil, fmt.Errorf("recover %s: %w", home, err)
 		}
-		r.Action = "rolled-back"
+		r.Action, r.Kept = "rolled-back", j.kept
 	default:
 		return nil, fmt.Errorf("recover %s: unknown journal state %q", home, j.State)
 	}

@@ -62,7 +62,7 @@ func TestJournalWrittenAheadOfTheFirstStep(t *testing.T) {
 		"rename gateway/README.txt STAGING/aside/README.txt",
 		"rename STAGING/new/README.txt gateway/README.txt",
 		"rename STAGING/new/conf/gateway-config.xml gateway/conf/gateway-config.xml.new",
-		"mkdir  gateway/lib/extra",
+		"mkdir STAGING/dirs/3 gateway/lib/extra",
 		"rename STAGING/new/lib/extra/new.jar gateway/lib/extra/new.jar",
 		"rename gateway/lib/gateway.server.jar STAGING/aside/lib/gateway.server.jar",
 		"rename STAGING/new/lib/gateway.server.jar gateway/lib/gateway.server.jar",
@@ -139,7 +139,7 @@ func TestRollbackIsRepeatable(t *testing.T) {
 		}
 	}
 	// Undo only the last step by hand, as a rollback killed early would.
-	if err := j.Steps[3].undo(fsys); err != nil {
+	if _, err := j.Steps[3].undo(fsys); err != nil {
 		t.Fatal(err)
 	}
 	if err := j.rollback(); err != nil {

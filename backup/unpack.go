@@ -136,9 +136,9 @@ func ApplyUnpack(ctx context.Context, plan *UnpackPlan, opts UnpackOptions) (*Un
 			return nil, fmt.Errorf("unpack into %s: %w; ROLLBACK FAILED, run recover: %w", plan.Home, err, rerr)
 		}
 		if cerr := j.cleanup(); cerr != nil {
-			return nil, fmt.Errorf("unpack into %s: %w (rolled back; %w)", plan.Home, err, cerr)
+			return nil, fmt.Errorf("unpack into %s: %w (rolled back%s; %w)", plan.Home, err, j.keptNote(), cerr)
 		}
-		return nil, fmt.Errorf("unpack into %s: %w (rolled back: the home is as it was)", plan.Home, err)
+		return nil, fmt.Errorf("unpack into %s: %w (rolled back: the home is as it was%s)", plan.Home, err, j.keptNote())
 	}
 	res := a.result(backup)
 	return res, nil
@@ -246,6 +246,7 @@ func (a *applier) apply(ctx context.Context, j *unpackJournal) error {
 	home := func(rel string) string { return filepath.Join(p.Home, filepath.FromSlash(rel)) }
 	staged := func(rel string) string { return filepath.Join(a.staging, "new", filepath.FromSlash(rel)) }
 	aside := func(rel string) string { return filepath.Join(a.staging, "aside", filepath.FromSlash(rel)) }
+	newDir := func(n int) string { return filepath.Join(a.staging, "dirs", fmt.Sprint(n)) }
 	var steps []journalStep
 	moveAside := func(rel string) {
 		steps = append(steps, journalStep{Op: "rename", From: home(rel), To: aside(rel), Check: checkToExists})
@@ -257,7 +258,7 @@ func (a *applier) apply(ctx context.Context, j *unpackJournal) error {
 		switch f.Fate {
 		case FateInstall:
 			if f.Kind == kindDir {
-				steps = append(steps, journalStep{Op: "mkdir", To: home(f.Path), Check: checkToExists, Mode: f.Mode})
+				steps = append(steps, journalStep{Op: "mkdir", From: newDir(len(steps)), To: home(f.Path), Check: checkFromGone, Mode: f.Mode})
 				continue
 			}
 			placeFrom(f.Path, f.Path)
@@ -281,6 +282,14 @@ func (a *applier) apply(ctx context.Context, j *unpackJournal) error {
 	for _, s := range steps {
 		if s.Check == checkToExists && s.Op == "rename" && strings.HasPrefix(s.To, a.staging) {
 			if err := os.MkdirAll(filepath.Dir(s.To), 0o700); err != nil {
+				return fmt.Errorf("prepare staging: %w", err)
+			}
+		}
+		if s.Op == "mkdir" {
+			if err := os.MkdirAll(filepath.Dir(s.From), 0o700); err != nil {
+				return fmt.Errorf("prepare staging: %w", err)
+			}
+			if err := os.Mkdir(s.From, s.Mode.Perm()|0o700); err != nil {
 				return fmt.Errorf("prepare staging: %w", err)
 			}
 		}

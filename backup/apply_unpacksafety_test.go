@@ -1,6 +1,7 @@
 package backup
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -281,5 +282,50 @@ func TestRollbackKeepsAFolderThatGotTheUsersFiles(t *testing.T) {
 	delete(after, "lib/extra/mine.jar")
 	if !maps.Equal(before, after) {
 		t.Errorf("not rolled back:\nbefore %v\nafter  %v", before, after)
+	}
+}
+
+// TestApplyRefusesAnEditMadeDuringBackupAndExtraction: a file edited
+// after the first checks (here while staging is made, after the backup)
+// would be moved aside and deleted as the old release's, with the backup
+// holding the content before the edit. The check right before the first
+// step refuses, even for an edit that keeps the size and the mtime.
+func TestApplyRefusesAnEditMadeDuringBackupAndExtraction(t *testing.T) {
+	for name, keepMTime := range map[string]bool{"new mtime": false, "same size and mtime": true} {
+		t.Run(name, func(t *testing.T) {
+			fx := newInstalledHome(t)
+			plan, err := PlanUnpack(t.Context(), fx.v2, fx.home, UnpackOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			readme := filepath.Join(fx.home, "README.txt")
+			old, err := os.ReadFile(readme)
+			if err != nil {
+				t.Fatal(err)
+			}
+			info, _ := os.Stat(readme)
+			edited := bytes.ToUpper(old)
+			calls := 0
+			opts := UnpackOptions{Backup: fakeBackup(&calls), testOnlyFail: func(step string) error {
+				if step == "extract" {
+					if err := os.WriteFile(readme, edited, 0o644); err != nil {
+						t.Fatal(err)
+					}
+					if keepMTime {
+						if err := os.Chtimes(readme, info.ModTime(), info.ModTime()); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				return nil
+			}}
+			_, err = ApplyUnpack(t.Context(), plan, opts)
+			if !errors.Is(err, ErrHomeChanged) {
+				t.Errorf("got %v, want ErrHomeChanged", err)
+			}
+			if data, _ := os.ReadFile(readme); !bytes.Equal(data, edited) {
+				t.Errorf("README.txt now %q", data)
+			}
+		})
 	}
 }

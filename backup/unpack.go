@@ -163,12 +163,15 @@ func (a *applier) preflight() error {
 	if st.Size() != p.ArchiveSize {
 		return fmt.Errorf("%w: %s", ErrArchiveChanged, p.Archive)
 	}
-	return a.checkHomeUnchanged()
+	return a.checkHomeUnchanged(false)
 }
 
 // checkHomeUnchanged compares the home with what the plan saw: a file the
 // user edits between plan and apply must not be replaced as "unchanged".
-func (a *applier) checkHomeUnchanged() error {
+// With hashes, the content of every file to replace is compared too (it
+// is run right before the first step; before the backup, size and mtime
+// are enough to refuse early).
+func (a *applier) checkHomeUnchanged(hashes bool) error {
 	p := a.plan
 	for _, f := range p.Files {
 		if f.Fate == FateSame || f.Fate == FateUser || f.Fate == FateObsolete || f.Fate == FateKeep {
@@ -190,6 +193,14 @@ func (a *applier) checkHomeUnchanged() error {
 			return fmt.Errorf("%w: %s appeared", ErrHomeChanged, f.Path)
 		case f.Fate != FateInstall && (hs.Kind != kindFile && hs.Kind != kindSymlink || hs.Size != f.HomeSize || hs.MTime != f.HomeModTime):
 			return fmt.Errorf("%w: %s was modified", ErrHomeChanged, f.Path)
+		}
+		if hashes && f.Fate == FateReplace && f.HomeSHA256 != "" {
+			if err := p.hash(f.Path, &hs); err != nil {
+				return err
+			}
+			if hs.SHA256 != f.HomeSHA256 {
+				return fmt.Errorf("%w: %s was modified", ErrHomeChanged, f.Path)
+			}
 		}
 		if f.Side != "" {
 			if _, err := os.Lstat(filepath.Join(p.Home, filepath.FromSlash(f.Side))); err == nil {
@@ -301,7 +312,7 @@ func (a *applier) apply(ctx context.Context, j *unpackJournal) error {
 	// The backup and the extraction took a while: look at the home again
 	// right before changing it (a directory swapped for a symlink, a file
 	// edited or created meanwhile).
-	if err := a.checkHomeUnchanged(); err != nil {
+	if err := a.checkHomeUnchanged(true); err != nil {
 		return err
 	}
 	fsys, err := openParentFS(p.Home)

@@ -1,6 +1,7 @@
 package backup
 
 import (
+	"archive/tar"
 	"bytes"
 	"errors"
 	"fmt"
@@ -326,6 +327,37 @@ func TestApplyRefusesAnEditMadeDuringBackupAndExtraction(t *testing.T) {
 			if data, _ := os.ReadFile(readme); !bytes.Equal(data, edited) {
 				t.Errorf("README.txt now %q", data)
 			}
+		})
+	}
+}
+
+// TestUnpackTarWithoutDirectoryEntries: the review's case (a .tar.gz that
+// lists only files, adding lib/extra/) unpacks, whether the plan kept the
+// release's content or Apply reads the archive a second time.
+func TestUnpackTarWithoutDirectoryEntries(t *testing.T) {
+	var filesOnly []tEntry
+	for _, e := range fakeRelease("5.0.1") {
+		if e.Type != tar.TypeDir {
+			filesOnly = append(filesOnly, e)
+		}
+	}
+	for _, reread := range []bool{false, true} {
+		t.Run(fmt.Sprint("reread=", reread), func(t *testing.T) {
+			fx := newInstalledHome(t)
+			archive := writeArchive(t, filepath.Dir(fx.v2), "files-only.tar.gz", writeTar(t, filesOnly, true))
+			before := snapshot(t, fx.home)
+			plan, err := PlanUnpack(t.Context(), archive, fx.home, UnpackOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if reread {
+				plan.content = nil
+			}
+			calls := 0
+			if _, err := ApplyUnpack(t.Context(), plan, UnpackOptions{Backup: fakeBackup(&calls)}); err != nil {
+				t.Fatal(err)
+			}
+			checkApplied(t, plan, before, snapshot(t, fx.home), releaseSnapshot(t, fakeRelease("5.0.1")))
 		})
 	}
 }

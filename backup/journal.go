@@ -19,6 +19,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -176,6 +177,51 @@ func readJournal(home string) (*unpackJournal, error) {
 	return &j, nil
 }
 
+// validate refuses a journal whose paths are not those an unpack into
+// j.Home writes: Recover removes j.Staging and renames the steps' paths,
+// so a damaged or tampered journal must not make it delete or move
+// anything else. The staging directory must be a sibling of the home
+// named as stagingPath names it; every step path must lie strictly
+// beneath the home or the staging directory.
+func (j *unpackJournal) validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("journal %s: %s: refusing to act on it (look at it and remove it by hand)", JournalPath(j.Home), fmt.Sprintf(format, args...))
+	}
+	if !filepath.IsAbs(j.Home) || filepath.Clean(j.Home) != j.Home || filepath.Dir(j.Home) == j.Home {
+		return bad("home %q is not a clean absolute path", j.Home)
+	}
+	if j.Staging != "" {
+		name := filepath.Base(j.Staging)
+		if filepath.Clean(j.Staging) != j.Staging || filepath.Dir(j.Staging) != filepath.Dir(j.Home) || !stagingName.MatchString(name) ||
+			name[len(".gwup-staging-"):len(name)-len("-0123456789ab")] != filepath.Base(j.Home) {
+			return bad("staging %q is not a staging directory of %s", j.Staging, j.Home)
+		}
+	}
+	beneath := func(p string) bool {
+		if !filepath.IsAbs(p) || filepath.Clean(p) != p {
+			return false
+		}
+		return p != j.Home && isWithin(j.Home, p) || j.Staging != "" && p != j.Staging && isWithin(j.Staging, p)
+	}
+	for i, s := range j.Steps {
+		switch {
+		case s.Op != "rename" && s.Op != "mkdir":
+			return bad("step %d has an unknown op %q", i, s.Op)
+		case s.Check != checkToExists && s.Check != checkFromGone:
+			return bad("step %d has an unknown check %q", i, s.Check)
+		case !beneath(s.To):
+			return bad("step %d goes to %q, outside the home and staging", i, s.To)
+		case (s.Op == "rename" || s.From != "") && !beneath(s.From):
+			return bad("step %d comes from %q, outside the home and staging", i, s.From)
+		case s.Check == checkFromGone && s.From == "":
+			return bad("step %d checks a missing source", i)
+		}
+	}
+	return nil
+}
+
+var stagingName = regexp.MustCompile(`^\.gwup-staging-.+-[0-9a-f]{12}$`)
+
 // done reports whether a step has happened, from the disk alone.
 func (s journalStep) done(fsys *parentFS) (bool, error) {
 	probe, wantExists := s.To, true
@@ -236,6 +282,9 @@ func (s journalStep) undo(fsys *parentFS) (kept bool, err error) {
 // can retry. A directory gwup created that now holds the user's files is
 // left (listed in j.kept), which is not a failure.
 func (j *unpackJournal) rollback() error {
+	if err := j.validate(); err != nil {
+		return err
+	}
 	fsys, err := openParentFS(j.Home)
 	if err != nil {
 		return fmt.Errorf("roll back: %w", err)
@@ -337,6 +386,12 @@ func Recover(ctx context.Context, home string) (*Recovery, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("recover: %w", err)
+	}
+	if j.Home != home {
+		return nil, fmt.Errorf("recover %s: journal %s is for %q: refusing to act on it", home, JournalPath(home), j.Home)
+	}
+	if err := j.validate(); err != nil {
+		return nil, fmt.Errorf("recover %s: %w", home, err)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err

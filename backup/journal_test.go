@@ -108,7 +108,7 @@ func TestRecoverWithoutJournal(t *testing.T) {
 func TestRollbackIsRepeatable(t *testing.T) {
 	dir := t.TempDir()
 	home := filepath.Join(dir, "home")
-	staging := filepath.Join(dir, "staging")
+	staging := filepath.Join(dir, ".gwup-staging-home-0123456789ab")
 	for _, d := range []string{home, filepath.Join(staging, "new"), filepath.Join(staging, "aside")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)

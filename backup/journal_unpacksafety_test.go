@@ -1,0 +1,67 @@
+package backup
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestRecoverRefusesATamperedJournal: Recover deletes the staging
+// directory and renames the journal's paths; a journal naming anything
+// else (another directory to delete, a file outside the home to move)
+// is refused with the journal and every file left as they are.
+func TestRecoverRefusesATamperedJournal(t *testing.T) {
+	fx := newInstalledHome(t)
+	victimDir := filepath.Join(t.TempDir(), "precious")
+	if err := os.Mkdir(victimDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	victim := filepath.Join(victimDir, "data")
+	if err := os.WriteFile(victim, []byte("keep me"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	staging := filepath.Join(fx.parent, ".gwup-staging-gateway-0123456789ab")
+	sibling := filepath.Join(fx.parent, "other-home")
+	for name, j := range map[string]unpackJournal{
+		"staging elsewhere":       {State: journalPreparing, Staging: victimDir},
+		"staging a sibling":       {State: journalCommitted, Staging: sibling},
+		"staging the parent":      {State: journalCommitted, Staging: fx.parent},
+		"staging of another home": {State: journalPreparing, Staging: filepath.Join(fx.parent, ".gwup-staging-other-0123456789ab")},
+		"step from outside":       {State: journalApplying, Staging: staging, Steps: []journalStep{{Op: "rename", From: filepath.Join(staging, "new", "a"), To: victim, Check: checkToExists}}},
+		"step into outside":       {State: journalApplying, Staging: staging, Steps: []journalStep{{Op: "rename", From: victim, To: filepath.Join(staging, "aside", "a"), Check: checkToExists}}},
+		"step with dot-dot":       {State: journalApplying, Staging: staging, Steps: []journalStep{{Op: "rename", From: fx.home + "/../../precious/data", To: filepath.Join(fx.home, "a"), Check: checkToExists}}},
+		"step moving the home":    {State: journalApplying, Staging: staging, Steps: []journalStep{{Op: "rename", From: fx.home, To: filepath.Join(staging, "aside", "home"), Check: checkToExists}}},
+		"step of an unknown op":   {State: journalApplying, Staging: staging, Steps: []journalStep{{Op: "unlink", To: filepath.Join(fx.home, "README.txt"), Check: checkToExists}}},
+		"journal of another home": {State: journalPreparing, Staging: staging, Home: victimDir},
+	} {
+		t.Run(name, func(t *testing.T) {
+			j.Schema = JournalSchema
+			if j.Home == "" {
+				j.Home = fx.home
+			}
+			data, err := json.Marshal(j)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(JournalPath(fx.home), data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			defer os.Remove(JournalPath(fx.home))
+			_, err = Recover(t.Context(), fx.home)
+			if err == nil || !strings.Contains(err.Error(), "journal") {
+				t.Errorf("got %v, want a refusal naming the journal", err)
+			}
+			if got, _ := os.ReadFile(victim); string(got) != "keep me" {
+				t.Errorf("the file outside the home: %q", got)
+			}
+			if _, err := os.Stat(JournalPath(fx.home)); err != nil {
+				t.Errorf("journal gone: %v", err)
+			}
+			if _, err := os.Stat(fx.parent); err != nil {
+				t.Errorf("parent gone: %v", err)
+			}
+		})
+	}
+}

@@ -361,3 +361,46 @@ func TestUnpackTarWithoutDirectoryEntries(t *testing.T) {
 		})
 	}
 }
+
+// TestApplyWithASideFileCreatedMeanwhile: with conffiles "new", the
+// user's configuration is renamed to FILE.old; a FILE.old the user
+// creates right before that step is neither replaced nor taken for gwup's
+// by the rollback, which finishes.
+func TestApplyWithASideFileCreatedMeanwhile(t *testing.T) {
+	fx := newInstalledHome(t)
+	plan, err := PlanUnpack(t.Context(), fx.v2, fx.home, UnpackOptions{Conffiles: ConffilesNew})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var side string
+	for _, f := range plan.Files {
+		if f.Fate == FateNewOld {
+			side = filepath.Join(fx.home, filepath.FromSlash(f.Side))
+		}
+	}
+	if side == "" {
+		t.Fatal("the fixture has no new+old file")
+	}
+	calls := 0
+	opts := UnpackOptions{Backup: fakeBackup(&calls), testOnlyFail: beforeStep(t, fx.home, func(s journalStep) {
+		if s.To == side {
+			if err := os.WriteFile(side, []byte("USER DATA"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})}
+	before := snapshot(t, fx.home)
+	_, err = ApplyUnpack(t.Context(), plan, opts)
+	if err == nil || strings.Contains(err.Error(), "ROLLBACK FAILED") {
+		t.Fatalf("got %v, want a failed unpack rolled back", err)
+	}
+	if data, _ := os.ReadFile(side); string(data) != "USER DATA" {
+		t.Errorf("the user's %s now holds %q", side, data)
+	}
+	after := snapshot(t, fx.home)
+	rel, _ := filepath.Rel(fx.home, side)
+	delete(after, filepath.ToSlash(rel))
+	if !maps.Equal(before, after) {
+		t.Errorf("not rolled back:\nbefore %v\nafter  %v", before, after)
+	}
+}

@@ -7,7 +7,9 @@ package backup
 // either moves a file out of gwup's staging directory (it existed when the
 // journal was written and only that step removes it: "from-gone") or to a
 // name that did not exist then and that no later step moves away
-// ("to-exists"). So a run killed anywhere leaves enough on the disk to finish
+// ("to-exists"), or, for a user's file renamed to FILE.old within the home,
+// FILE gone and FILE.old there ("moved"; a later step refills FILE, and a
+// rollback undoes that first). So a run killed anywhere leaves enough on the disk to finish
 // or to undo exactly, without an fsync of the journal per step; renames are
 // atomic, and the journal is fsynced (and its directory) before step one.
 
@@ -41,6 +43,10 @@ const (
 const (
 	checkToExists = "to-exists"
 	checkFromGone = "from-gone"
+	// checkMoved (From gone and To there) is for a rename within the home,
+	// where the user may create To meanwhile; From is refilled by a later
+	// step, which a rollback undoes first.
+	checkMoved = "moved"
 )
 
 // journalStep is one change to the home. Op "rename" moves From to To.
@@ -207,13 +213,13 @@ func (j *unpackJournal) validate() error {
 		switch {
 		case s.Op != "rename" && s.Op != "mkdir":
 			return bad("step %d has an unknown op %q", i, s.Op)
-		case s.Check != checkToExists && s.Check != checkFromGone:
+		case s.Check != checkToExists && s.Check != checkFromGone && s.Check != checkMoved:
 			return bad("step %d has an unknown check %q", i, s.Check)
 		case !beneath(s.To):
 			return bad("step %d goes to %q, outside the home and staging", i, s.To)
 		case (s.Op == "rename" || s.From != "") && !beneath(s.From):
 			return bad("step %d comes from %q, outside the home and staging", i, s.From)
-		case s.Check == checkFromGone && s.From == "":
+		case (s.Check == checkFromGone || s.Check == checkMoved) && s.From == "":
 			return bad("step %d checks a missing source", i)
 		}
 	}
@@ -225,7 +231,7 @@ var stagingName = regexp.MustCompile(`^\.gwup-staging-.+-[0-9a-f]{12}$`)
 // done reports whether a step has happened, from the disk alone.
 func (s journalStep) done(fsys *parentFS) (bool, error) {
 	probe, wantExists := s.To, true
-	if s.Check == checkFromGone {
+	if s.Check == checkFromGone || s.Check == checkMoved {
 		probe, wantExists = s.From, false
 	}
 	exists, err := fsys.exists(probe)
@@ -234,6 +240,9 @@ func (s journalStep) done(fsys *parentFS) (bool, error) {
 	}
 	if s.Op == "rename" && fsys.sameFile(s.From, s.To) {
 		return true, nil // half moved by link and unlink: undo unlinks To
+	}
+	if s.Check == checkMoved && !exists {
+		return fsys.exists(s.To)
 	}
 	return exists == wantExists, nil
 }

@@ -279,7 +279,10 @@ func (a *applier) apply(ctx context.Context, j *unpackJournal) error {
 		case FateKeepNew:
 			placeFrom(f.Path, f.Side)
 		case FateNewOld:
-			steps = append(steps, journalStep{Op: "rename", From: home(f.Path), To: home(f.Side), Check: checkToExists})
+			// Both ends are in the home, where the user may create FILE.old
+			// meanwhile (the step then fails): done is FILE gone and
+			// FILE.old there, so such a file is never taken for gwup's.
+			steps = append(steps, journalStep{Op: "rename", From: home(f.Path), To: home(f.Side), Check: checkMoved})
 			placeFrom(f.Path, f.Path)
 		}
 	}

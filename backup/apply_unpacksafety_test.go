@@ -404,3 +404,33 @@ func TestApplyWithASideFileCreatedMeanwhile(t *testing.T) {
 		t.Errorf("not rolled back:\nbefore %v\nafter  %v", before, after)
 	}
 }
+
+// TestUnpackBesideNeverReplacesATargetCreatedMeanwhile: a directory made
+// at the target after the check, even an empty one, is not replaced.
+func TestUnpackBesideNeverReplacesATargetCreatedMeanwhile(t *testing.T) {
+	for _, noReplace := range []bool{true, false} {
+		t.Run(fmt.Sprint("renameat2=", noReplace), func(t *testing.T) {
+			if !noReplace {
+				withoutNoReplace(t)
+			}
+			fx := newInstalledHome(t)
+			plan, err := PlanUnpack(t.Context(), fx.v2, fx.home, UnpackOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			target := filepath.Join(fx.parent, "gateway-new")
+			_, err = UnpackBeside(t.Context(), plan, UnpackOptions{Target: target, testOnlyFail: func(step string) error {
+				if step == "rename" {
+					return os.Mkdir(target, 0o755)
+				}
+				return nil
+			}})
+			if err == nil {
+				t.Fatal("moved over a directory created meanwhile")
+			}
+			if got := snapshot(t, target); len(got) != 1 {
+				t.Errorf("target now holds %v", got)
+			}
+		})
+	}
+}

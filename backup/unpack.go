@@ -760,7 +760,14 @@ func (a *applier) beside(ctx context.Context, target string) error {
 	if err := a.fail("rename"); err != nil {
 		return err
 	}
-	if err := os.Rename(filepath.Join(a.staging, "new"), target); err != nil {
+	// Without replacing anything: a directory created at target since the
+	// check (even an empty one) makes this fail rather than vanish.
+	fsys, err := openParentFS(target)
+	if err != nil {
+		return fmt.Errorf("move into place: %w", err)
+	}
+	defer fsys.Close()
+	if err := fsys.rename(filepath.Join(a.staging, "new"), target); err != nil {
 		return fmt.Errorf("move into place: %w", err)
 	}
 	if err := fsyncDir(filepath.Dir(target)); err != nil {

@@ -356,7 +356,7 @@ func (j *unpackJournal) syncHomeDirs(fsys *parentFS) error {
 // set aside in it) and then the journal.
 func (j *unpackJournal) cleanup() error {
 	if j.Staging != "" {
-		if err := removeAllConcurrently(j.Staging); err != nil {
+		if err := removeStaging(j.Home, j.Staging); err != nil {
 			return fmt.Errorf("remove staging %s: %w", j.Staging, err)
 		}
 	}
@@ -425,29 +425,79 @@ func Recover(ctx context.Context, home string) (*Recovery, error) {
 	return r, nil
 }
 
-// removeAllConcurrently is os.RemoveAll with the subtrees two levels down
-// removed by four workers: after an upgrade the staging directory holds the
-// whole replaced release, and unlinking a thousand files one by one is a
-// noticeable part of an unpack.
-func removeAllConcurrently(dir string) error {
-	var subtrees []string
-	tops, _ := os.ReadDir(dir)
-	for _, top := range tops {
-		if !top.IsDir() {
-			continue
+// removeStaging removes the staging directory of home without following
+// a symlink: not one put in its place (only the link goes), nor one
+// inside it (an os.Root on the directory opened with O_NOFOLLOW).
+func removeStaging(home, staging string) error {
+	fsys, err := openParentFS(home)
+	if err != nil {
+		return err
+	}
+	defer fsys.Close()
+	st, err := fsys.lstat(staging)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return fsys.remove(staging)
+	}
+	rel, err := fsys.rel(staging)
+	if err != nil {
+		return err
+	}
+	d, err := fsys.openDir(rel)
+	if err != nil {
+		return err
+	}
+	// The directory itself, as opened: /proc/self/fd names the open file.
+	root, err := os.OpenRoot(fmt.Sprintf("/proc/self/fd/%d", d.Fd()))
+	d.Close()
+	if err != nil {
+		// No /proc: os.RemoveAll does not follow symlinks either (it
+		// works with openat and unlinkat), it is only slower.
+		return os.RemoveAll(staging)
+	}
+	err = removeAllConcurrently(root)
+	root.Close()
+	if err != nil {
+		return err
+	}
+	return fsys.removeDir(staging)
+}
+
+// removeAllConcurrently empties root, with the subtrees two levels down
+// removed by four workers: after an upgrade the staging directory holds
+// the whole replaced release, and unlinking a thousand files one by one
+// is a noticeable part of an unpack.
+func removeAllConcurrently(root *os.Root) error {
+	list := func(name string) []fs.DirEntry {
+		d, err := root.Open(name)
+		if err != nil {
+			return nil
 		}
-		children, _ := os.ReadDir(filepath.Join(dir, top.Name()))
-		for _, c := range children {
-			subtrees = append(subtrees, filepath.Join(dir, top.Name(), c.Name()))
+		defer d.Close()
+		entries, _ := d.ReadDir(-1)
+		return entries
+	}
+	tops := list(".")
+	var subtrees []string
+	for _, top := range tops {
+		if top.IsDir() {
+			for _, c := range list(top.Name()) {
+				subtrees = append(subtrees, filepath.Join(top.Name(), c.Name()))
+			}
 		}
 	}
 	work := make(chan string)
-	errs := make(chan error, len(subtrees))
+	errs := make(chan error, len(subtrees)+len(tops))
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Go(func() {
 			for p := range work {
-				errs <- os.RemoveAll(p)
+				errs <- root.RemoveAll(p)
 			}
 		})
 	}
@@ -456,13 +506,16 @@ func removeAllConcurrently(dir string) error {
 	}
 	close(work)
 	wg.Wait()
+	for _, top := range tops {
+		errs <- root.RemoveAll(top.Name())
+	}
 	close(errs)
 	for err := range errs {
 		if err != nil {
 			return err
 		}
 	}
-	return os.RemoveAll(dir)
+	return nil
 }
 
 // parentFS carries out the journal's steps inside the home's parent

@@ -65,3 +65,35 @@ func TestRecoverRefusesATamperedJournal(t *testing.T) {
 		})
 	}
 }
+
+// TestRecoverDoesNotFollowAStagingSymlink: the staging directory the
+// journal names, replaced by a symlink, is removed as a link: what it
+// points to is left alone.
+func TestRecoverDoesNotFollowAStagingSymlink(t *testing.T) {
+	fx := newInstalledHome(t)
+	victimDir := filepath.Join(t.TempDir(), "precious")
+	if err := os.MkdirAll(filepath.Join(victimDir, "sub", "deeper"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	victim := filepath.Join(victimDir, "sub", "deeper", "data")
+	if err := os.WriteFile(victim, []byte("keep me"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	staging := filepath.Join(fx.parent, ".gwup-staging-gateway-0123456789ab")
+	if err := os.Symlink(victimDir, staging); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := json.Marshal(unpackJournal{Schema: JournalSchema, Home: fx.home, Staging: staging, State: journalPreparing})
+	if err := os.WriteFile(JournalPath(fx.home), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Recover(t.Context(), fx.home); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(victim); string(got) != "keep me" {
+		t.Errorf("the file the symlink pointed to: %q", got)
+	}
+	if _, err := os.Lstat(staging); err == nil {
+		t.Error("the symlink is still there")
+	}
+}

@@ -173,6 +173,7 @@ func (a *applier) preflight() error {
 // are enough to refuse early).
 func (a *applier) checkHomeUnchanged(hashes bool) error {
 	p := a.plan
+	var toHash []PlannedFile
 	for _, f := range p.Files {
 		if f.Fate == FateSame || f.Fate == FateUser || f.Fate == FateObsolete || f.Fate == FateKeep {
 			continue // nothing of it is touched
@@ -195,12 +196,7 @@ func (a *applier) checkHomeUnchanged(hashes bool) error {
 			return fmt.Errorf("%w: %s was modified", ErrHomeChanged, f.Path)
 		}
 		if hashes && f.Fate == FateReplace && f.HomeSHA256 != "" {
-			if err := p.hash(f.Path, &hs); err != nil {
-				return err
-			}
-			if hs.SHA256 != f.HomeSHA256 {
-				return fmt.Errorf("%w: %s was modified", ErrHomeChanged, f.Path)
-			}
+			toHash = append(toHash, f)
 		}
 		if f.Side != "" {
 			if _, err := os.Lstat(filepath.Join(p.Home, filepath.FromSlash(f.Side))); err == nil {
@@ -208,7 +204,41 @@ func (a *applier) checkHomeUnchanged(hashes bool) error {
 			}
 		}
 	}
-	return nil
+	return a.sameContentAsPlanned(toHash)
+}
+
+// sameContentAsPlanned hashes the home's files (in parallel: a release
+// holds a thousand jars) and refuses if one differs from the plan's
+// HomeSHA256.
+func (a *applier) sameContentAsPlanned(files []PlannedFile) error {
+	work := make(chan PlannedFile)
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	for range 4 {
+		wg.Go(func() {
+			for f := range work {
+				hs := homeState{Kind: kindFile}
+				err := a.plan.hash(f.Path, &hs)
+				if err == nil && hs.SHA256 != f.HomeSHA256 {
+					err = fmt.Errorf("%w: %s was modified", ErrHomeChanged, f.Path)
+				}
+				if err != nil {
+					mu.Lock()
+					first = cmpOr(first, err)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for _, f := range files {
+		work <- f
+	}
+	close(work)
+	wg.Wait()
+	return first
 }
 
 // backup runs the backup gate.

@@ -134,7 +134,12 @@ func (j *unpackJournal) save() error {
 // the old or the new content, never a mix.
 func writeFileDurably(name string, data []byte, perm fs.FileMode) error {
 	tmp := name + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+	// A fresh file, never one found there: a symlink left at that name
+	// (next to the home, run as root) is not written through.
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {
 		return err
 	}

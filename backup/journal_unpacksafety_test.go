@@ -97,3 +97,27 @@ func TestRecoverDoesNotFollowAStagingSymlink(t *testing.T) {
 		t.Error("the symlink is still there")
 	}
 }
+
+// TestJournalSaveDoesNotFollowASymlink: a symlink planted at the name the
+// journal is written to first (JOURNAL.tmp) is not written through.
+func TestJournalSaveDoesNotFollowASymlink(t *testing.T) {
+	fx := newInstalledHome(t)
+	victim := filepath.Join(t.TempDir(), "victim")
+	if err := os.WriteFile(victim, []byte("keep me"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, JournalPath(fx.home)+".tmp"); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := PlanUnpack(t.Context(), fx.v2, fx.home, UnpackOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	if _, err := ApplyUnpack(t.Context(), plan, UnpackOptions{Backup: fakeBackup(&calls)}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(victim); string(got) != "keep me" {
+		t.Errorf("written through the symlink: %q", got)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -120,4 +121,39 @@ func TestJournalSaveDoesNotFollowASymlink(t *testing.T) {
 	if got, _ := os.ReadFile(victim); string(got) != "keep me" {
 		t.Errorf("written through the symlink: %q", got)
 	}
+}
+
+// FuzzJournalValidate: whatever a journal file holds, validate answers
+// without panicking, and a journal it accepts names no path Recover would
+// delete or move outside the home and its staging directory.
+func FuzzJournalValidate(f *testing.F) {
+	home := "/opt/gateway"
+	staging := "/opt/.gwup-staging-gateway-0123456789ab"
+	seed, _ := json.Marshal(unpackJournal{Schema: JournalSchema, Home: home, Staging: staging, State: journalApplying, Steps: []journalStep{
+		{Op: "rename", From: home + "/README.txt", To: staging + "/aside/README.txt", Check: checkToExists},
+		{Op: "mkdir", From: staging + "/dirs/1", To: home + "/lib/extra", Check: checkFromGone},
+		{Op: "rename", From: home + "/conf/a.xml", To: home + "/conf/a.xml.old", Check: checkMoved},
+	}})
+	f.Add(seed)
+	f.Add([]byte(`{"home":"/opt/gateway","staging":"/opt/.gwup-staging-gateway-0123456789ab/../..","steps":[{"op":"rename","from":"/etc/passwd","to":"/opt/gateway/x","check":"to-exists"}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var j unpackJournal
+		if json.Unmarshal(data, &j) != nil || j.Home != home {
+			return
+		}
+		if j.validate() != nil {
+			return
+		}
+		inside := func(p string) bool {
+			return p == "" || strings.HasPrefix(p, home+"/") || strings.HasPrefix(p, staging[:len(staging)-12])
+		}
+		if j.Staging != "" && !strings.HasPrefix(j.Staging, "/opt/.gwup-staging-gateway-") {
+			t.Errorf("accepted staging %q", j.Staging)
+		}
+		for _, s := range j.Steps {
+			if !inside(s.From) || !inside(s.To) || slices.Contains(strings.Split(s.From+"/"+s.To, "/"), "..") {
+				t.Errorf("accepted step %+v", s)
+			}
+		}
+	})
 }

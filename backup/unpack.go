@@ -9,8 +9,12 @@ package backup
 // Why the real disk and not afero: the guarantees rest on os.Root (the
 // kernel refuses, with openat2/O_NOFOLLOW walks, any path that escapes the
 // staging directory, even through a symlink planted by the archive), on
-// rename(2) being atomic within one filesystem, and on fsync of files and
-// directories. afero's OsFs offers none of these as such and MemMapFs has
+// the steps into the home being *at system calls on directories walked
+// with O_NOFOLLOW from an os.Root on the home's parent (a directory of the
+// home swapped for a symlink after the plan stops the unpack instead of
+// redirecting it, see parentFS), on renameat2(RENAME_NOREPLACE) never
+// replacing a file that appeared meanwhile, on rename being atomic within
+// one filesystem, and on fsync of files and directories. afero's OsFs offers none of these as such and MemMapFs has
 // no semantics worth testing them against, so this writer uses package os
 // directly and its tests run in real temporary directories.
 

@@ -157,6 +157,11 @@ func TestApplyWithoutRenameNoReplace(t *testing.T) {
 		}
 	})
 	t.Run("never replaces", TestApplyNeverReplacesAFileCreatedMeanwhile)
+	t.Run("never takes a folder", TestRollbackLeavesFoldersGwupDidNotCreate)
+	t.Run("keeps a folder with the user's files", TestRollbackKeepsAFolderThatGotTheUsersFiles)
+	t.Run("never takes a side file", TestApplyWithASideFileCreatedMeanwhile)
+	t.Run("never goes through a symlink", TestApplyNeverWritesThroughASwappedDirectory)
+	t.Run("killed at each step", TestApplyKilledAtEachStep)
 }
 
 // TestRollbackOfAHalfDoneLinkMove: killed between link and unlink, a step

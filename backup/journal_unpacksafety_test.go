@@ -157,3 +157,47 @@ func FuzzJournalValidate(f *testing.F) {
 		}
 	})
 }
+
+// TestRollbackOfANewDirectoryIsRepeatable: a rollback killed between
+// removing a directory gwup created and putting its staging twin back is
+// finished by the next one, which then reads the step as not done.
+func TestRollbackOfANewDirectoryIsRepeatable(t *testing.T) {
+	dir := t.TempDir()
+	home := filepath.Join(dir, "home")
+	staging := filepath.Join(dir, ".gwup-staging-home-0123456789ab")
+	from, to := filepath.Join(staging, "dirs", "0"), filepath.Join(home, "d")
+	for _, d := range []string{home, from} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	j := &unpackJournal{Schema: JournalSchema, Home: home, Staging: staging, State: journalApplying, Steps: []journalStep{
+		{Op: "mkdir", From: from, To: to, Check: checkFromGone, Mode: 0o755},
+	}}
+	fsys, err := openParentFS(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fsys.Close()
+	if err := j.Steps[0].run(fsys); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(to); err != nil { // the rollback killed half way
+		t.Fatal(err)
+	}
+	if err := j.rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if done, err := j.Steps[0].done(fsys); err != nil || done {
+		t.Errorf("after the rollback the step reads done=%v, %v", done, err)
+	}
+	if err := os.Mkdir(to, 0o755); err != nil { // the user's, now
+		t.Fatal(err)
+	}
+	if err := j.rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(to); err != nil {
+		t.Errorf("a second rollback removed the user's directory: %v", err)
+	}
+}

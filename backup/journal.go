@@ -7,7 +7,9 @@ package backup
 // either moves a file out of gwup's staging directory (it existed when the
 // journal was written and only that step removes it: "from-gone") or to a
 // name that did not exist then and that no later step moves away
-// ("to-exists"). So a run killed anywhere leaves enough on the disk to finish
+// ("to-exists"), or, for a user's file renamed to FILE.old within the home,
+// FILE gone and FILE.old there ("moved"; a later step refills FILE, and a
+// rollback undoes that first). So a run killed anywhere leaves enough on the disk to finish
 // or to undo exactly, without an fsync of the journal per step; renames are
 // atomic, and the journal is fsynced (and its directory) before step one.
 
@@ -19,8 +21,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strings"
 	"sync"
+
+	"golang.org/x/sys/unix"
 )
 
 // JournalSchema versions the unpack journal.
@@ -37,10 +43,18 @@ const (
 const (
 	checkToExists = "to-exists"
 	checkFromGone = "from-gone"
+	// checkMoved (From gone and To there) is for a rename within the home,
+	// where the user may create To meanwhile; From is refilled by a later
+	// step, which a rollback undoes first.
+	checkMoved = "moved"
 )
 
-// journalStep is one change to the home. Op "mkdir" creates To; "rename"
-// moves From to To. Paths are absolute.
+// journalStep is one change to the home. Op "rename" moves From to To.
+// Op "mkdir" moves the empty directory From, made in staging beforehand,
+// to To, so that "done" (From gone) means gwup made To: a directory the
+// user creates at To first makes the step fail and is never removed by a
+// rollback. (A journal written before that has a mkdir without From,
+// done when To exists; it is still rolled back.) Paths are absolute.
 type journalStep struct {
 	Op    string      `json:"op"`
 	From  string      `json:"from,omitempty"`
@@ -59,6 +73,10 @@ type unpackJournal struct {
 	Backup  string        `json:"backup"`
 	State   string        `json:"state"`
 	Steps   []journalStep `json:"steps"`
+
+	// kept lists the directories gwup created that a rollback left because
+	// they hold files gwup did not put there.
+	kept []string
 }
 
 // JournalPath is where the journal of an unpack into home lives: next to
@@ -116,7 +134,12 @@ func (j *unpackJournal) save() error {
 // the old or the new content, never a mix.
 func writeFileDurably(name string, data []byte, perm fs.FileMode) error {
 	tmp := name + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+	// A fresh file, never one found there: a symlink left at that name
+	// (next to the home, run as root) is not written through.
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {
 		return err
 	}
@@ -165,59 +188,158 @@ func readJournal(home string) (*unpackJournal, error) {
 	return &j, nil
 }
 
+// validate refuses a journal whose paths are not those an unpack into
+// j.Home writes: Recover removes j.Staging and renames the steps' paths,
+// so a damaged or tampered journal must not make it delete or move
+// anything else. The staging directory must be a sibling of the home
+// named as stagingPath names it; every step path must lie strictly
+// beneath the home or the staging directory.
+func (j *unpackJournal) validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("journal %s: %s: refusing to act on it (look at it and remove it by hand)", JournalPath(j.Home), fmt.Sprintf(format, args...))
+	}
+	if !filepath.IsAbs(j.Home) || filepath.Clean(j.Home) != j.Home || filepath.Dir(j.Home) == j.Home {
+		return bad("home %q is not a clean absolute path", j.Home)
+	}
+	if j.Staging != "" {
+		name := filepath.Base(j.Staging)
+		if filepath.Clean(j.Staging) != j.Staging || filepath.Dir(j.Staging) != filepath.Dir(j.Home) || !stagingName.MatchString(name) ||
+			name[len(".gwup-staging-"):len(name)-len("-0123456789ab")] != filepath.Base(j.Home) {
+			return bad("staging %q is not a staging directory of %s", j.Staging, j.Home)
+		}
+	}
+	beneath := func(p string) bool {
+		if !filepath.IsAbs(p) || filepath.Clean(p) != p {
+			return false
+		}
+		return p != j.Home && isWithin(j.Home, p) || j.Staging != "" && p != j.Staging && isWithin(j.Staging, p)
+	}
+	for i, s := range j.Steps {
+		switch {
+		case s.Op != "rename" && s.Op != "mkdir":
+			return bad("step %d has an unknown op %q", i, s.Op)
+		case s.Check != checkToExists && s.Check != checkFromGone && s.Check != checkMoved:
+			return bad("step %d has an unknown check %q", i, s.Check)
+		case !beneath(s.To):
+			return bad("step %d goes to %q, outside the home and staging", i, s.To)
+		case (s.Op == "rename" || s.From != "") && !beneath(s.From):
+			return bad("step %d comes from %q, outside the home and staging", i, s.From)
+		case (s.Check == checkFromGone || s.Check == checkMoved) && s.From == "":
+			return bad("step %d checks a missing source", i)
+		}
+	}
+	return nil
+}
+
+var stagingName = regexp.MustCompile(`^\.gwup-staging-.+-[0-9a-f]{12}$`)
+
 // done reports whether a step has happened, from the disk alone.
-func (s journalStep) done() (bool, error) {
+func (s journalStep) done(fsys *parentFS) (bool, error) {
 	probe, wantExists := s.To, true
-	if s.Check == checkFromGone {
+	if s.Check == checkFromGone || s.Check == checkMoved {
 		probe, wantExists = s.From, false
 	}
-	_, err := os.Lstat(probe)
-	switch {
-	case err == nil:
-		return wantExists, nil
-	case errors.Is(err, fs.ErrNotExist):
-		return !wantExists, nil
+	exists, err := fsys.exists(probe)
+	if err != nil {
+		return false, err
 	}
-	return false, err
+	if s.Op == "rename" && fsys.sameFile(s.From, s.To) {
+		return true, nil // half moved by link and unlink: undo unlinks To
+	}
+	if s.Check == checkMoved && !exists {
+		return fsys.exists(s.To)
+	}
+	return exists == wantExists, nil
 }
 
 // run performs a step.
-func (s journalStep) run() error {
-	if s.Op == "mkdir" {
-		return os.Mkdir(s.To, s.Mode.Perm()|0o700)
+func (s journalStep) run(fsys *parentFS) error {
+	if s.Op == "mkdir" && s.From == "" {
+		return fsys.mkdir(s.To, s.Mode.Perm()|0o700)
 	}
-	return os.Rename(s.From, s.To)
+	return fsys.rename(s.From, s.To)
 }
 
-// undo reverses a step that has happened.
-func (s journalStep) undo() error {
-	if s.Op == "mkdir" {
-		return os.Remove(s.To)
+// undo reverses a step that has happened. It reports whether it left a
+// directory in place because it is not empty.
+func (s journalStep) undo(fsys *parentFS) (kept bool, err error) {
+	switch {
+	case s.Op == "mkdir":
+		err := fsys.removeDir(s.To)
+		switch {
+		case errors.Is(err, unix.ENOTEMPTY) || errors.Is(err, unix.EEXIST):
+			return true, nil // it holds the user's files now: theirs to keep
+		case errors.Is(err, fs.ErrNotExist):
+			// removed by an earlier, interrupted rollback
+		case err != nil:
+			return false, err
+		}
+		if s.From == "" {
+			return false, nil
+		}
+		// Put the staging directory back, so that the step reads as not
+		// done: a later rollback must not remove a directory of that name.
+		if err := fsys.mkdir(s.From, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+			return false, err
+		}
+		return false, nil
+	case fsys.sameFile(s.From, s.To):
+		return false, fsys.remove(s.To)
 	}
-	return os.Rename(s.To, s.From)
+	return false, fsys.rename(s.To, s.From)
 }
 
-// rollback undoes, last first, every step that has happened. It stops at
-// the first failure and keeps the journal, so a later Recover can retry.
+// rollback undoes, last first, every step that has happened. A step that
+// cannot be undone does not stop it: the others are undone all the same
+// (a move that would need a name now taken fails without harm) and every
+// failure is returned. The journal is kept on failure, so a later Recover
+// can retry. A directory gwup created that now holds the user's files is
+// left (listed in j.kept), which is not a failure.
 func (j *unpackJournal) rollback() error {
+	if err := j.validate(); err != nil {
+		return err
+	}
+	fsys, err := openParentFS(j.Home)
+	if err != nil {
+		return fmt.Errorf("roll back: %w", err)
+	}
+	defer fsys.Close()
+	var errs []error
+	j.kept = nil
 	for i := len(j.Steps) - 1; i >= 0; i-- {
 		s := j.Steps[i]
-		done, err := s.done()
+		done, err := s.done(fsys)
 		if err != nil {
-			return fmt.Errorf("roll back step %d (%s %s): %w", i, s.Op, s.To, err)
+			errs = append(errs, fmt.Errorf("roll back step %d (%s %s): %w", i, s.Op, s.To, err))
+			continue
 		}
 		if !done {
 			continue
 		}
-		if err := s.undo(); err != nil {
-			return fmt.Errorf("roll back step %d (%s %s): %w", i, s.Op, s.To, err)
+		kept, err := s.undo(fsys)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("roll back step %d (%s %s): %w", i, s.Op, s.To, err))
+		}
+		if kept {
+			j.kept = append(j.kept, s.To)
 		}
 	}
-	return j.syncHomeDirs()
+	if err := j.syncHomeDirs(fsys); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// keptNote tells the user which directories a rollback left, or "".
+func (j *unpackJournal) keptNote() string {
+	if len(j.kept) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", except the new directories %s, left because they hold files that are not the release's", strings.Join(j.kept, ", "))
 }
 
 // syncHomeDirs fsyncs every directory of the home a step changed.
-func (j *unpackJournal) syncHomeDirs() error {
+func (j *unpackJournal) syncHomeDirs(fsys *parentFS) error {
 	var dirs []string
 	for _, s := range j.Steps {
 		for _, p := range []string{s.From, s.To} {
@@ -228,7 +350,7 @@ func (j *unpackJournal) syncHomeDirs() error {
 	}
 	slices.Sort(dirs)
 	for _, d := range slices.Compact(dirs) {
-		if err := fsyncDir(d); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := fsys.syncDir(d); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("sync %s: %w", d, err)
 		}
 	}
@@ -239,7 +361,7 @@ func (j *unpackJournal) syncHomeDirs() error {
 // set aside in it) and then the journal.
 func (j *unpackJournal) cleanup() error {
 	if j.Staging != "" {
-		if err := removeAllConcurrently(j.Staging); err != nil {
+		if err := removeStaging(j.Home, j.Staging); err != nil {
 			return fmt.Errorf("remove staging %s: %w", j.Staging, err)
 		}
 	}
@@ -258,6 +380,9 @@ type Recovery struct {
 	Action  string `json:"action"`
 	Release string `json:"release,omitempty"` // the release that was being unpacked
 	Backup  string `json:"backup,omitempty"`  // the backup taken before it
+	// Kept lists new directories a rollback left because they hold files
+	// that are not the release's (the user's, added during the unpack).
+	Kept []string `json:"kept,omitempty"`
 }
 
 // Recover finishes or rolls back an unpack into home that was interrupted
@@ -276,6 +401,12 @@ func Recover(ctx context.Context, home string) (*Recovery, error) {
 	if err != nil {
 		return nil, fmt.Errorf("recover: %w", err)
 	}
+	if j.Home != home {
+		return nil, fmt.Errorf("recover %s: journal %s is for %q: refusing to act on it", home, JournalPath(home), j.Home)
+	}
+	if err := j.validate(); err != nil {
+		return nil, fmt.Errorf("recover %s: %w", home, err)
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -289,7 +420,7 @@ func Recover(ctx context.Context, home string) (*Recovery, error) {
 		if err := j.rollback(); err != nil {
 			return nil, fmt.Errorf("recover %s: %w", home, err)
 		}
-		r.Action = "rolled-back"
+		r.Action, r.Kept = "rolled-back", j.kept
 	default:
 		return nil, fmt.Errorf("recover %s: unknown journal state %q", home, j.State)
 	}
@@ -299,29 +430,79 @@ func Recover(ctx context.Context, home string) (*Recovery, error) {
 	return r, nil
 }
 
-// removeAllConcurrently is os.RemoveAll with the subtrees two levels down
-// removed by four workers: after an upgrade the staging directory holds the
-// whole replaced release, and unlinking a thousand files one by one is a
-// noticeable part of an unpack.
-func removeAllConcurrently(dir string) error {
-	var subtrees []string
-	tops, _ := os.ReadDir(dir)
-	for _, top := range tops {
-		if !top.IsDir() {
-			continue
+// removeStaging removes the staging directory of home without following
+// a symlink: not one put in its place (only the link goes), nor one
+// inside it (an os.Root on the directory opened with O_NOFOLLOW).
+func removeStaging(home, staging string) error {
+	fsys, err := openParentFS(home)
+	if err != nil {
+		return err
+	}
+	defer fsys.Close()
+	st, err := fsys.lstat(staging)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return fsys.remove(staging)
+	}
+	rel, err := fsys.rel(staging)
+	if err != nil {
+		return err
+	}
+	d, err := fsys.openDir(rel)
+	if err != nil {
+		return err
+	}
+	// The directory itself, as opened: /proc/self/fd names the open file.
+	root, err := os.OpenRoot(fmt.Sprintf("/proc/self/fd/%d", d.Fd()))
+	d.Close()
+	if err != nil {
+		// No /proc: os.RemoveAll does not follow symlinks either (it
+		// works with openat and unlinkat), it is only slower.
+		return os.RemoveAll(staging)
+	}
+	err = removeAllConcurrently(root)
+	root.Close()
+	if err != nil {
+		return err
+	}
+	return fsys.removeDir(staging)
+}
+
+// removeAllConcurrently empties root, with the subtrees two levels down
+// removed by four workers: after an upgrade the staging directory holds
+// the whole replaced release, and unlinking a thousand files one by one
+// is a noticeable part of an unpack.
+func removeAllConcurrently(root *os.Root) error {
+	list := func(name string) []fs.DirEntry {
+		d, err := root.Open(name)
+		if err != nil {
+			return nil
 		}
-		children, _ := os.ReadDir(filepath.Join(dir, top.Name()))
-		for _, c := range children {
-			subtrees = append(subtrees, filepath.Join(dir, top.Name(), c.Name()))
+		defer d.Close()
+		entries, _ := d.ReadDir(-1)
+		return entries
+	}
+	tops := list(".")
+	var subtrees []string
+	for _, top := range tops {
+		if top.IsDir() {
+			for _, c := range list(top.Name()) {
+				subtrees = append(subtrees, filepath.Join(top.Name(), c.Name()))
+			}
 		}
 	}
 	work := make(chan string)
-	errs := make(chan error, len(subtrees))
+	errs := make(chan error, len(subtrees)+len(tops))
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Go(func() {
 			for p := range work {
-				errs <- os.RemoveAll(p)
+				errs <- root.RemoveAll(p)
 			}
 		})
 	}
@@ -330,11 +511,234 @@ func removeAllConcurrently(dir string) error {
 	}
 	close(work)
 	wg.Wait()
+	for _, top := range tops {
+		errs <- root.RemoveAll(top.Name())
+	}
 	close(errs)
 	for err := range errs {
 		if err != nil {
 			return err
 		}
 	}
-	return os.RemoveAll(dir)
+	return nil
+}
+
+// parentFS carries out the journal's steps inside the home's parent
+// directory, where the home and its staging directory are siblings. Every
+// path is walked from an [os.Root] on that parent one component at a time
+// with O_NOFOLLOW, and the last component is acted on with the *at system
+// calls, which do not follow it either: a directory of the home swapped
+// for a symlink after the plan (lib -> /etc) makes a step fail instead of
+// writing or moving files wherever the link points. That is stricter than
+// os.Root alone, which follows a symlink that stays inside the parent
+// (into a sibling home, say).
+type parentFS struct {
+	root *os.Root
+	dir  string // filepath.Dir(home), absolute and clean
+}
+
+func openParentFS(home string) (*parentFS, error) {
+	dir := filepath.Dir(home)
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &parentFS{root: root, dir: dir}, nil
+}
+
+func (p *parentFS) Close() error { return p.root.Close() }
+
+// rel turns an absolute path of the journal into a name inside the parent.
+func (p *parentFS) rel(abs string) (string, error) {
+	r, err := filepath.Rel(p.dir, abs)
+	if err != nil || !filepath.IsLocal(r) || !filepath.IsAbs(abs) {
+		return "", fmt.Errorf("%s lies outside %s", abs, p.dir)
+	}
+	return r, nil
+}
+
+// openDir opens the directory rel (relative to the parent, "." for the
+// parent itself) without following any symlink on the way.
+func (p *parentFS) openDir(rel string) (*os.File, error) {
+	f, err := p.root.Open(".")
+	if err != nil {
+		return nil, err
+	}
+	if rel == "." {
+		return f, nil
+	}
+	walked := p.dir
+	for _, name := range strings.Split(rel, string(filepath.Separator)) {
+		walked = filepath.Join(walked, name)
+		fd, err := unix.Openat(int(f.Fd()), name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		f.Close()
+		if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) {
+			return nil, fmt.Errorf("%s is not a directory (a symlink or a file): refusing to go through it", walked)
+		}
+		if err != nil {
+			return nil, &fs.PathError{Op: "open", Path: walked, Err: err}
+		}
+		f = os.NewFile(uintptr(fd), walked)
+	}
+	return f, nil
+}
+
+// openParentOf opens the directory that holds abs and returns it with the
+// last component of abs.
+func (p *parentFS) openParentOf(abs string) (*os.File, string, error) {
+	rel, err := p.rel(abs)
+	if err != nil {
+		return nil, "", err
+	}
+	dir, err := p.openDir(filepath.Dir(rel))
+	if err != nil {
+		return nil, "", err
+	}
+	return dir, filepath.Base(rel), nil
+}
+
+// lstat stats abs itself (a symlink is not followed).
+func (p *parentFS) lstat(abs string) (unix.Stat_t, error) {
+	var st unix.Stat_t
+	dir, name, err := p.openParentOf(abs)
+	if err != nil {
+		return st, err
+	}
+	defer dir.Close()
+	if err := unix.Fstatat(int(dir.Fd()), name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return st, &fs.PathError{Op: "lstat", Path: abs, Err: err}
+	}
+	return st, nil
+}
+
+// exists reports whether abs exists (as anything, a symlink included).
+func (p *parentFS) exists(abs string) (bool, error) {
+	_, err := p.lstat(abs)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	}
+	return false, err
+}
+
+// renameat2 is unix.Renameat2, replaced in tests by a filesystem without
+// RENAME_NOREPLACE.
+var renameat2 = unix.Renameat2
+
+// rename moves from to to, never replacing anything at to: a file the
+// user created there since the plan makes the step fail (EEXIST) instead
+// of being overwritten. Every step's destination is free by construction
+// (a replaced file is moved aside first), so no step needs more. Where the
+// filesystem lacks RENAME_NOREPLACE, a file is hard-linked to its new name
+// (link(2) does not replace either) and then unlinked from the old: for a
+// moment both names exist, which done and undo recognise (same inode); a
+// directory is made anew with mkdirat(2), which does not replace either,
+// and the old one removed.
+func (p *parentFS) rename(from, to string) error {
+	fromDir, fromName, err := p.openParentOf(from)
+	if err != nil {
+		return err
+	}
+	defer fromDir.Close()
+	toDir, toName, err := p.openParentOf(to)
+	if err != nil {
+		return err
+	}
+	defer toDir.Close()
+	ofd, nfd := int(fromDir.Fd()), int(toDir.Fd())
+	err = renameat2(ofd, fromName, nfd, toName, unix.RENAME_NOREPLACE)
+	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
+		err = moveWithoutReplacing(ofd, fromName, nfd, toName)
+	}
+	if err != nil {
+		return &os.LinkError{Op: "rename", Old: from, New: to, Err: err}
+	}
+	return nil
+}
+
+// moveWithoutReplacing is rename without RENAME_NOREPLACE support.
+func moveWithoutReplacing(ofd int, from string, nfd int, to string) error {
+	var st unix.Stat_t
+	if err := unix.Fstatat(ofd, from, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		if err := unix.Mkdirat(nfd, to, st.Mode&0o7777); err != nil {
+			return err
+		}
+		return unix.Unlinkat(ofd, from, unix.AT_REMOVEDIR)
+	}
+	if err := unix.Linkat(ofd, from, nfd, to, 0); err != nil {
+		return err
+	}
+	return unix.Unlinkat(ofd, from, 0)
+}
+
+// sameFile reports whether a and b both exist and are one inode: a move
+// by link and unlink that stopped half way.
+func (p *parentFS) sameFile(a, b string) bool {
+	sa, err := p.lstat(a)
+	if err != nil {
+		return false
+	}
+	sb, err := p.lstat(b)
+	return err == nil && sa.Dev == sb.Dev && sa.Ino == sb.Ino
+}
+
+// remove unlinks the file (not directory) abs.
+func (p *parentFS) remove(abs string) error {
+	dir, name, err := p.openParentOf(abs)
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	if err := unix.Unlinkat(int(dir.Fd()), name, 0); err != nil {
+		return &fs.PathError{Op: "remove", Path: abs, Err: err}
+	}
+	return nil
+}
+
+// mkdir creates the directory abs; it fails if abs exists.
+func (p *parentFS) mkdir(abs string, mode fs.FileMode) error {
+	dir, name, err := p.openParentOf(abs)
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	if err := unix.Mkdirat(int(dir.Fd()), name, uint32(mode.Perm())); err != nil {
+		return &fs.PathError{Op: "mkdir", Path: abs, Err: err}
+	}
+	return nil
+}
+
+// removeDir removes the directory abs if it is empty.
+func (p *parentFS) removeDir(abs string) error {
+	dir, name, err := p.openParentOf(abs)
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	if err := unix.Unlinkat(int(dir.Fd()), name, unix.AT_REMOVEDIR); err != nil {
+		return &fs.PathError{Op: "remove", Path: abs, Err: err}
+	}
+	return nil
+}
+
+// syncDir fsyncs the directory abs.
+func (p *parentFS) syncDir(abs string) error {
+	rel, err := p.rel(abs)
+	if err != nil {
+		return err
+	}
+	d, err := p.openDir(rel)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

@@ -62,7 +62,7 @@ func TestJournalWrittenAheadOfTheFirstStep(t *testing.T) {
 		"rename gateway/README.txt STAGING/aside/README.txt",
 		"rename STAGING/new/README.txt gateway/README.txt",
 		"rename STAGING/new/conf/gateway-config.xml gateway/conf/gateway-config.xml.new",
-		"mkdir  gateway/lib/extra",
+		"mkdir STAGING/dirs/3 gateway/lib/extra",
 		"rename STAGING/new/lib/extra/new.jar gateway/lib/extra/new.jar",
 		"rename gateway/lib/gateway.server.jar STAGING/aside/lib/gateway.server.jar",
 		"rename STAGING/new/lib/gateway.server.jar gateway/lib/gateway.server.jar",
@@ -108,7 +108,7 @@ func TestRecoverWithoutJournal(t *testing.T) {
 func TestRollbackIsRepeatable(t *testing.T) {
 	dir := t.TempDir()
 	home := filepath.Join(dir, "home")
-	staging := filepath.Join(dir, "staging")
+	staging := filepath.Join(dir, ".gwup-staging-home-0123456789ab")
 	for _, d := range []string{home, filepath.Join(staging, "new"), filepath.Join(staging, "aside")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
@@ -128,13 +128,18 @@ func TestRollbackIsRepeatable(t *testing.T) {
 		{Op: "mkdir", To: filepath.Join(home, "d"), Check: checkToExists, Mode: 0o755},
 		{Op: "rename", From: filepath.Join(staging, "new", "b"), To: filepath.Join(home, "d", "b"), Check: checkFromGone},
 	}}
+	fsys, err := openParentFS(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fsys.Close()
 	for _, s := range j.Steps {
-		if err := s.run(); err != nil {
+		if err := s.run(fsys); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// Undo only the last step by hand, as a rollback killed early would.
-	if err := j.Steps[3].undo(); err != nil {
+	if _, err := j.Steps[3].undo(fsys); err != nil {
 		t.Fatal(err)
 	}
 	if err := j.rollback(); err != nil {

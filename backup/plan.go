@@ -100,6 +100,10 @@ type PlannedFile struct {
 	// What was on disk when planned; Apply refuses if it changed since.
 	HomeSize    int64 `json:"home_size,omitempty"`
 	HomeModTime int64 `json:"home_mtime,omitempty"` // unix nanoseconds
+	// HomeSHA256 is the content of a file to replace: Apply moves it aside
+	// and deletes it, so right before it does, the content must still be
+	// this (an edit can keep the size and the mtime).
+	HomeSHA256 string `json:"home_sha256,omitempty"`
 }
 
 // Conflicts returns the planned files that block Apply.
@@ -694,6 +698,10 @@ func (p *UnpackPlan) fateOf(e plannedEntry, ref map[string]original) (PlannedFil
 	switch {
 	case !userChanged:
 		pf.Fate = FateReplace
+		if err := p.hash(e.Path, &hs); err != nil {
+			return pf, err
+		}
+		pf.HomeSHA256 = hs.SHA256
 	case !releaseChanged:
 		pf.Fate = FateKeep
 	case p.Conffiles == ConffilesNew:

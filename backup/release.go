@@ -183,7 +183,7 @@ func ReadRelease(ctx context.Context, fsys afero.Fs, file string) (Shipped, erro
 	rel := Shipped{Schema: ShippedSchema, Archive: file}
 	top := ""
 	versions := map[string]string{}
-	err = ex.Extract(ctx, r, func(ctx context.Context, fi archives.FileInfo) error {
+	err = extractWithoutPanics(ctx, ex, r, func(ctx context.Context, fi archives.FileInfo) error {
 		name, err := cleanEntryName(fi.NameInArchive)
 		if err != nil {
 			return err

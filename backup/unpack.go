@@ -9,8 +9,12 @@ package backup
 // Why the real disk and not afero: the guarantees rest on os.Root (the
 // kernel refuses, with openat2/O_NOFOLLOW walks, any path that escapes the
 // staging directory, even through a symlink planted by the archive), on
-// rename(2) being atomic within one filesystem, and on fsync of files and
-// directories. afero's OsFs offers none of these as such and MemMapFs has
+// the steps into the home being *at system calls on directories walked
+// with O_NOFOLLOW from an os.Root on the home's parent (a directory of the
+// home swapped for a symlink after the plan stops the unpack instead of
+// redirecting it, see parentFS), on renameat2(RENAME_NOREPLACE) never
+// replacing a file that appeared meanwhile, on rename being atomic within
+// one filesystem, and on fsync of files and directories. afero's OsFs offers none of these as such and MemMapFs has
 // no semantics worth testing them against, so this writer uses package os
 // directly and its tests run in real temporary directories.
 
@@ -136,9 +140,9 @@ func ApplyUnpack(ctx context.Context, plan *UnpackPlan, opts UnpackOptions) (*Un
 			return nil, fmt.Errorf("unpack into %s: %w; ROLLBACK FAILED, run recover: %w", plan.Home, err, rerr)
 		}
 		if cerr := j.cleanup(); cerr != nil {
-			return nil, fmt.Errorf("unpack into %s: %w (rolled back; %w)", plan.Home, err, cerr)
+			return nil, fmt.Errorf("unpack into %s: %w (rolled back%s; %w)", plan.Home, err, j.keptNote(), cerr)
 		}
-		return nil, fmt.Errorf("unpack into %s: %w (rolled back: the home is as it was)", plan.Home, err)
+		return nil, fmt.Errorf("unpack into %s: %w (rolled back: the home is as it was%s)", plan.Home, err, j.keptNote())
 	}
 	res := a.result(backup)
 	return res, nil
@@ -163,13 +167,17 @@ func (a *applier) preflight() error {
 	if st.Size() != p.ArchiveSize {
 		return fmt.Errorf("%w: %s", ErrArchiveChanged, p.Archive)
 	}
-	return a.checkHomeUnchanged()
+	return a.checkHomeUnchanged(false)
 }
 
 // checkHomeUnchanged compares the home with what the plan saw: a file the
 // user edits between plan and apply must not be replaced as "unchanged".
-func (a *applier) checkHomeUnchanged() error {
+// With hashes, the content of every file to replace is compared too (it
+// is run right before the first step; before the backup, size and mtime
+// are enough to refuse early).
+func (a *applier) checkHomeUnchanged(hashes bool) error {
 	p := a.plan
+	var toHash []PlannedFile
 	for _, f := range p.Files {
 		if f.Fate == FateSame || f.Fate == FateUser || f.Fate == FateObsolete || f.Fate == FateKeep {
 			continue // nothing of it is touched
@@ -191,13 +199,50 @@ func (a *applier) checkHomeUnchanged() error {
 		case f.Fate != FateInstall && (hs.Kind != kindFile && hs.Kind != kindSymlink || hs.Size != f.HomeSize || hs.MTime != f.HomeModTime):
 			return fmt.Errorf("%w: %s was modified", ErrHomeChanged, f.Path)
 		}
+		if hashes && f.Fate == FateReplace && f.HomeSHA256 != "" {
+			toHash = append(toHash, f)
+		}
 		if f.Side != "" {
 			if _, err := os.Lstat(filepath.Join(p.Home, filepath.FromSlash(f.Side))); err == nil {
 				return fmt.Errorf("%w: %s appeared", ErrHomeChanged, f.Side)
 			}
 		}
 	}
-	return nil
+	return a.sameContentAsPlanned(toHash)
+}
+
+// sameContentAsPlanned hashes the home's files (in parallel: a release
+// holds a thousand jars) and refuses if one differs from the plan's
+// HomeSHA256.
+func (a *applier) sameContentAsPlanned(files []PlannedFile) error {
+	work := make(chan PlannedFile)
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	for range 4 {
+		wg.Go(func() {
+			for f := range work {
+				hs := homeState{Kind: kindFile}
+				err := a.plan.hash(f.Path, &hs)
+				if err == nil && hs.SHA256 != f.HomeSHA256 {
+					err = fmt.Errorf("%w: %s was modified", ErrHomeChanged, f.Path)
+				}
+				if err != nil {
+					mu.Lock()
+					first = cmpOr(first, err)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for _, f := range files {
+		work <- f
+	}
+	close(work)
+	wg.Wait()
+	return first
 }
 
 // backup runs the backup gate.
@@ -246,6 +291,7 @@ func (a *applier) apply(ctx context.Context, j *unpackJournal) error {
 	home := func(rel string) string { return filepath.Join(p.Home, filepath.FromSlash(rel)) }
 	staged := func(rel string) string { return filepath.Join(a.staging, "new", filepath.FromSlash(rel)) }
 	aside := func(rel string) string { return filepath.Join(a.staging, "aside", filepath.FromSlash(rel)) }
+	newDir := func(n int) string { return filepath.Join(a.staging, "dirs", fmt.Sprint(n)) }
 	var steps []journalStep
 	moveAside := func(rel string) {
 		steps = append(steps, journalStep{Op: "rename", From: home(rel), To: aside(rel), Check: checkToExists})
@@ -257,7 +303,7 @@ func (a *applier) apply(ctx context.Context, j *unpackJournal) error {
 		switch f.Fate {
 		case FateInstall:
 			if f.Kind == kindDir {
-				steps = append(steps, journalStep{Op: "mkdir", To: home(f.Path), Check: checkToExists, Mode: f.Mode})
+				steps = append(steps, journalStep{Op: "mkdir", From: newDir(len(steps)), To: home(f.Path), Check: checkFromGone, Mode: f.Mode})
 				continue
 			}
 			placeFrom(f.Path, f.Path)
@@ -267,7 +313,10 @@ func (a *applier) apply(ctx context.Context, j *unpackJournal) error {
 		case FateKeepNew:
 			placeFrom(f.Path, f.Side)
 		case FateNewOld:
-			steps = append(steps, journalStep{Op: "rename", From: home(f.Path), To: home(f.Side), Check: checkToExists})
+			// Both ends are in the home, where the user may create FILE.old
+			// meanwhile (the step then fails): done is FILE gone and
+			// FILE.old there, so such a file is never taken for gwup's.
+			steps = append(steps, journalStep{Op: "rename", From: home(f.Path), To: home(f.Side), Check: checkMoved})
 			placeFrom(f.Path, f.Path)
 		}
 	}
@@ -284,11 +333,30 @@ func (a *applier) apply(ctx context.Context, j *unpackJournal) error {
 				return fmt.Errorf("prepare staging: %w", err)
 			}
 		}
+		if s.Op == "mkdir" {
+			if err := os.MkdirAll(filepath.Dir(s.From), 0o700); err != nil {
+				return fmt.Errorf("prepare staging: %w", err)
+			}
+			if err := os.Mkdir(s.From, s.Mode.Perm()|0o700); err != nil {
+				return fmt.Errorf("prepare staging: %w", err)
+			}
+		}
 	}
 
 	if err := a.fail("journal"); err != nil {
 		return err
 	}
+	// The backup and the extraction took a while: look at the home again
+	// right before changing it (a directory swapped for a symlink, a file
+	// edited or created meanwhile).
+	if err := a.checkHomeUnchanged(true); err != nil {
+		return err
+	}
+	fsys, err := openParentFS(p.Home)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", filepath.Dir(p.Home), err)
+	}
+	defer fsys.Close()
 	j.State, j.Steps = journalApplying, steps
 	if err := j.save(); err != nil {
 		return fmt.Errorf("write journal: %w", err)
@@ -300,7 +368,7 @@ func (a *applier) apply(ctx context.Context, j *unpackJournal) error {
 		if err := a.fail(fmt.Sprintf("step %d", i)); err != nil {
 			return err
 		}
-		if err := s.run(); err != nil {
+		if err := s.run(fsys); err != nil {
 			if errors.Is(err, syscall.EXDEV) {
 				// The home is a mount point (a Docker volume, say): its
 				// parent, where staging lives, is another filesystem.
@@ -309,7 +377,7 @@ func (a *applier) apply(ctx context.Context, j *unpackJournal) error {
 			return fmt.Errorf("step %d (%s %s): %w", i, s.Op, s.To, err)
 		}
 	}
-	if err := j.syncHomeDirs(); err != nil {
+	if err := j.syncHomeDirs(fsys); err != nil {
 		return err
 	}
 	if err := a.fail("commit"); err != nil {
@@ -726,7 +794,14 @@ func (a *applier) beside(ctx context.Context, target string) error {
 	if err := a.fail("rename"); err != nil {
 		return err
 	}
-	if err := os.Rename(filepath.Join(a.staging, "new"), target); err != nil {
+	// Without replacing anything: a directory created at target since the
+	// check (even an empty one) makes this fail rather than vanish.
+	fsys, err := openParentFS(target)
+	if err != nil {
+		return fmt.Errorf("move into place: %w", err)
+	}
+	defer fsys.Close()
+	if err := fsys.rename(filepath.Join(a.staging, "new"), target); err != nil {
 		return fmt.Errorf("move into place: %w", err)
 	}
 	if err := fsyncDir(filepath.Dir(target)); err != nil {

@@ -241,7 +241,7 @@ func Restore(ctx context.Context, fsys afero.Fs, archive string, opts RestoreOpt
 	// The archive was verified, but it is read a second time: it may have
 	// been replaced since, so the limits hold here too.
 	entries := 0
-	err = ex.Extract(ctx, r, func(ctx context.Context, fi archives.FileInfo) error {
+	err = extractWithoutPanics(ctx, ex, r, func(ctx context.Context, fi archives.FileInfo) error {
 		if entries++; entries > limits.entries {
 			return fmt.Errorf("%w: more than %d entries", errOverLimit, limits.entries)
 		}

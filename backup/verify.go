@@ -216,7 +216,7 @@ func readEntries(ctx context.Context, fsys afero.Fs, archive string, rep *Report
 	firstSeen := firstZip == ""
 	current, last := "", "" // the entry being read and the last one read, for naming a broken stream
 	var content int64       // bytes of content read so far
-	err = ex.Extract(ctx, r, func(ctx context.Context, fi archives.FileInfo) error {
+	err = extractWithoutPanics(ctx, ex, r, func(ctx context.Context, fi archives.FileInfo) error {
 		rep.Entries++
 		current = fi.NameInArchive
 		if rep.Entries > limits.entries {

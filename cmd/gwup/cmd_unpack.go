@@ -91,6 +91,9 @@ func runUnpack(cCtx *cli.Context) error {
 		}
 		if rec.Action != "none" {
 			fmt.Fprintf(stderr, "gwup: an interrupted unpack of %s was found (journal %s): %s; its backup is %s\n", rec.Release, rec.Journal, rec.Action, rec.Backup)
+			for _, k := range rec.Kept {
+				fmt.Fprintf(stderr, "gwup: kept %s: gwup made it, but it now holds files that are not gwup's\n", k)
+			}
 		}
 	}
 

@@ -8,36 +8,14 @@ import (
 	"github.com/spf13/afero"
 
 	"github.com/kaazing-tools/gwup/scan"
-	"github.com/kaazing-tools/gwup/scan/scantest"
 )
-
-// loadHost loads a host txtar into a MemMapFs and turns the one-argument-a-
-// line cmdline files into the NUL-separated ones the kernel writes.
-func loadHost(t *testing.T, file string) afero.Fs {
-	t.Helper()
-	fsys := scantest.LoadFile(t, file, "/")
-	matches, err := afero.Glob(fsys, "/proc/*/cmdline")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range matches {
-		b, err := afero.ReadFile(fsys, m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := afero.WriteFile(fsys, m, []byte(strings.ReplaceAll(string(b), "\n", "\x00")), 0o444); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return fsys
-}
 
 // TestScanRunningHost is the whole of scan on one host: the running gateway
 // is linked to its home, loads the config its command line names (relative
 // to its working directory) with its -D values, and the other home is found
 // under a deeper root.
 func TestScanRunningHost(t *testing.T) {
-	fsys := loadHost(t, "../testdata/host/running.txtar")
+	fsys := loadProc(t, "../testdata/host/running.txtar")
 	res, err := scan.Scan(context.Background(), afero.NewReadOnlyFs(fsys), scan.Options{GOOS: "linux", Roots: []string{"/opt"}})
 	if err != nil {
 		t.Fatal(err)
@@ -83,7 +61,7 @@ func TestScanRunningHost(t *testing.T) {
 // TestScanIncomplete: an install whose config cannot be parsed makes the
 // result incomplete, and says where.
 func TestScanIncomplete(t *testing.T) {
-	fsys := loadHost(t, "../testdata/host/running.txtar")
+	fsys := loadProc(t, "../testdata/host/running.txtar")
 	if err := afero.WriteFile(fsys, "/opt/old/kaazing-gateway-community-5.0.1/conf/gateway-config.xml", []byte("<gateway-config xmlns=\"http://xmlns.kaazing.org/2014/09/gateway\">\n<service>\n</gateway-config>\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -463,7 +463,7 @@ func (a *applier) extract(ctx context.Context, all bool) error {
 			want[f.Path] = f
 		}
 	}
-	syncer := newFileSyncer(4)
+	syncer := newFileSyncer(4, a.staging)
 	seen := 0
 	buf := make([]byte, 256<<10)
 	_, err = releaseReader{file: p.Archive, maxBytes: p.MaxBytes, maxEntries: p.MaxEntries}.walk(ctx, func(e *releaseEntry, r io.Reader) error {
@@ -521,7 +521,7 @@ func (a *applier) extract(ctx context.Context, all bool) error {
 // content: the very bytes that were hashed are written, in path order, so
 // directories come before what they hold.
 func (a *applier) writePlannedContent(root *os.Root, all bool) error {
-	syncer := newFileSyncer(4)
+	syncer := newFileSyncer(4, a.staging)
 	err := func() error {
 		for _, f := range a.plan.Files {
 			if f.Fate == FateUser || f.Fate == FateObsolete || !all && !needsRelease(f.Fate) {
@@ -572,18 +572,26 @@ func (a *applier) writePlannedContent(root *os.Root, all bool) error {
 	return nil
 }
 
-// fileSyncer fsyncs and closes written files in the background, so that
-// the data of every staged file is durable before the first rename into
-// the home without serialising the extraction on each fsync.
+// fileSyncer makes the data of every staged file durable before the first
+// rename into the home. On Linux it closes each file and, in wait, syncs
+// the staging filesystem once (syncfs); elsewhere workers fsync and close
+// the files in the background, so that the extraction is not serialised on
+// each fsync.
 type fileSyncer struct {
+	dir   string // staging, for syncfs
+	whole bool   // one syncfs in wait instead of an fsync per file
 	files chan *os.File
 	wg    sync.WaitGroup
 	mu    sync.Mutex
 	err   error
 }
 
-func newFileSyncer(workers int) *fileSyncer {
-	s := &fileSyncer{files: make(chan *os.File, 256)}
+func newFileSyncer(workers int, dir string) *fileSyncer {
+	s := &fileSyncer{dir: dir, whole: syncfsSupported}
+	if s.whole {
+		return s
+	}
+	s.files = make(chan *os.File, 256)
 	for range workers {
 		s.wg.Go(func() {
 			for f := range s.files {
@@ -602,9 +610,20 @@ func newFileSyncer(workers int) *fileSyncer {
 	return s
 }
 
-func (s *fileSyncer) add(f *os.File) { s.files <- f }
+func (s *fileSyncer) add(f *os.File) {
+	if !s.whole {
+		s.files <- f
+		return
+	}
+	if err := f.Close(); err != nil {
+		s.err = cmpOr(s.err, fmt.Errorf("%s: %w", f.Name(), err))
+	}
+}
 
 func (s *fileSyncer) wait() error {
+	if s.whole {
+		return cmpOr(s.err, syncFilesystem(s.dir))
+	}
 	close(s.files)
 	s.wg.Wait()
 	return s.err

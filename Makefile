@@ -42,7 +42,8 @@ FUZZTIME ?= 5s
 FUZZ := scan:FuzzParseVersion scan:FuzzReadBanner scan:FuzzBannerDirections scan:FuzzParseManifest \
 	scan:FuzzParseConfig scan:FuzzParseScript scan:FuzzReadMounts scan:FuzzParseNetTable \
 	detect:FuzzParseWaiver detect:FuzzOverlap detect:FuzzPlanUpgrade \
-	backup:FuzzParseManifest backup:FuzzVerify backup:FuzzReadRelease backup:FuzzEntryGuard backup:FuzzManifest
+	backup:FuzzParseManifest backup:FuzzVerify backup:FuzzReadRelease backup:FuzzEntryGuard backup:FuzzManifest \
+	backup:FuzzJournalValidate
 fuzz-smoke:
 	@for t in $(FUZZ); do pkg=$${t%%:*}; fn=$${t##*:}; \
 	  echo "fuzz $$pkg $$fn"; $(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) ./$$pkg || exit 1; done

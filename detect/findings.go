@@ -331,8 +331,9 @@ func planFindings(inst scan.Install, targetText string, live scan.Live) (Plan, [
 	name := installName(inst)
 	plan, _ := PlanUpgrade(inst.Release, targetText) // the target was checked by the caller
 	plan.Home = name
+	from, at := " from "+plan.From, fmt.Sprintf(" is at %s;", plan.From)
 	if name == "" { // gwup plan --from: a release, not an install
-		name = "release " + inst.Release
+		name, from, at = "release "+inst.Release, "", ":"
 	}
 	f := Finding{Home: plan.Home, Docs: plan.Instructions, Severity: SeverityError, Blocker: true}
 	for _, e := range inst.Evidence {
@@ -348,22 +349,22 @@ func planFindings(inst scan.Install, targetText string, live scan.Live) (Plan, [
 		out = append(out, f)
 	case plan.Action == ActionUnsupported:
 		f.Key = KeyPathUnsupported
-		f.Message = fmt.Sprintf("upgrading %s from %s to %s is not a documented path: %s", name, plan.From, plan.To, plan.Note)
+		f.Message = fmt.Sprintf("upgrading %s%s to %s is not a documented path: %s", name, from, plan.To, plan.Note)
 		f.Remediation = "choose a target the documentation supports, or contact KAAZING Support"
 		out = append(out, f)
 	case plan.Action == ActionContactSupport:
 		f.Key = KeyPathContactSupport
-		f.Message = fmt.Sprintf("upgrading %s from %s to %s needs KAAZING Support", name, plan.From, plan.To)
+		f.Message = fmt.Sprintf("upgrading %s%s to %s needs KAAZING Support", name, from, plan.To)
 		f.Remediation = "contact KAAZING Support (" + plan.Instructions + ")"
 		out = append(out, f)
 	case plan.Action == ActionDowngrade:
 		f.Key, f.Mandatory = KeyDowngrade, true
-		f.Message = fmt.Sprintf("%s is at %s; %s", name, plan.From, plan.Note)
+		f.Message = fmt.Sprintf("%s%s %s", name, at, plan.Note)
 		f.Remediation = "choose a target newer than the installed release"
 		out = append(out, f)
 	case plan.Action == ActionUpgrade && len(plan.Stops) > 0:
 		f.Key, f.Mandatory = KeyPathRequiredStop, true
-		f.Message = fmt.Sprintf("%s cannot go from %s to %s directly: upgrade to %s first", name, plan.From, plan.To, strings.Join(plan.Stops, ", then "))
+		f.Message = fmt.Sprintf("%s cannot go%s to %s directly: upgrade to %s first", name, from, plan.To, strings.Join(plan.Stops, ", then "))
 		f.Remediation = fmt.Sprintf("run gwup with --to %s, upgrade, then plan %s again", latestOfLine(plan.Stops[0]), plan.To)
 		out = append(out, f)
 	}

@@ -54,7 +54,7 @@ import (
 
 // ErrRestoreConflict is returned when files on the disk differ from the backup and
 // Force was not given; nothing was written.
-var ErrRestoreConflict = errors.New("files differ from the backup (use force to overwrite)")
+var ErrRestoreConflict = errors.New("files differ from the backup (use --force to overwrite)")
 
 // ErrRefused is returned, after everything else was restored, when some
 // entries were not restored because writing them would leave the home (a
@@ -336,7 +336,7 @@ func (t *restorer) place(e Entry) (*os.Root, string, error) {
 func (t *restorer) plan(e Entry) RestoreItem {
 	item := RestoreItem{Entry: e.Path, Target: diskPath(t.into, e)}
 	if strings.HasPrefix(e.Path, OutsidePrefix) && !t.opts.Outside {
-		item.Action, item.Detail = ActionOutside, "outside the home; restore it with the outside option"
+		item.Action, item.Detail = ActionOutside, "outside the home; restore it with --outside"
 		return item
 	}
 	if !filepath.IsLocal(filepath.FromSlash(e.Path)) {

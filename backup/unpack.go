@@ -648,7 +648,10 @@ func (a *applier) result(backup string) *UnpackResult {
 		Warnings:  a.warnings,
 	}
 	if backup != "" {
-		r.Rollback = fmt.Sprintf("gwup restore %s --into %s", backup, p.Home)
+		// restore puts back every file the unpack replaced or moved (the
+		// backup holds them, and they differ from the disk now: --force);
+		// the files the release added stay, and are listed in Written.
+		r.Rollback = fmt.Sprintf("gwup restore --force --into %s %s", p.Home, backup)
 	}
 	for _, f := range p.Files {
 		if f.Kind == kindDir {
@@ -677,7 +680,15 @@ func (a *applier) result(backup string) *UnpackResult {
 	return r
 }
 
-var confXML = regexp.MustCompile(`^conf/[^/]+\.xml$`)
+// gatewayConfXML matches the configurations of conf/ that the Gateway
+// translates (gateway-config.xml and any other config a user loads with
+// --config), not log4j-config.xml or jaas-config.xml, which it does not.
+var gatewayConfXML = regexp.MustCompile(`^conf/[^/]+\.xml$`)
+
+func isGatewayConfig(path string) bool {
+	base := strings.ToLower(path[strings.LastIndex(path, "/")+1:])
+	return gatewayConfXML.MatchString(path) && !strings.HasPrefix(base, "log4j") && !strings.HasPrefix(base, "jaas")
+}
 
 func mergeNote(f PlannedFile, policy string) string {
 	var note string
@@ -686,7 +697,7 @@ func mergeNote(f PlannedFile, policy string) string {
 	} else {
 		note = fmt.Sprintf("the release's %s is installed; yours is %s: re-apply your changes", f.Path, f.Side)
 	}
-	if confXML.MatchString(f.Path) {
+	if isGatewayConfig(f.Path) {
 		note += "; a configuration in an older namespace is translated by the gateway at first start into " + f.Path + ".new, which then replaces it once checked"
 	}
 	return note

@@ -411,7 +411,7 @@ func TestApplyDoesWhatThePlanSays(t *testing.T) {
 			if got := listDir(t, fx.parent); !slices.Equal(got, parentBefore) {
 				t.Errorf("parent directory: got %v, want %v (staging or journal left behind?)", got, parentBefore)
 			}
-			if res.Backup != "/backups/home-before.tar.gz" || !strings.Contains(res.Rollback, "gwup restore /backups/home-before.tar.gz --into "+fx.home) {
+			if res.Backup != "/backups/home-before.tar.gz" || res.Rollback != "gwup restore --force --into "+fx.home+" /backups/home-before.tar.gz" {
 				t.Errorf("result backup/rollback: %q / %q", res.Backup, res.Rollback)
 			}
 			if len(res.Merge) == 0 || res.Merge[0].Path != "conf/gateway-config.xml" || !strings.Contains(res.Merge[0].Note, "namespace") {

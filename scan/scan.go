@@ -200,7 +200,7 @@ func InspectPath(fsys afero.Fs, p string, live Live, hostname string, cli map[st
 	if fi.IsDir() {
 		h, ok := IsHome(fsys, p)
 		if !ok {
-			return Install{}, &fs.PathError{Op: "inspect", Path: p, Err: errNotHome}
+			return Install{}, &fs.PathError{Op: "inspect", Path: p, Err: ErrNotHome}
 		}
 		return Inspect(fsys, h, live, hostname, cli), nil
 	}
@@ -223,7 +223,9 @@ func (notHomeError) Error() string {
 	return "not a Gateway home (no bin/gateway.start, conf/ and lib/ with a gateway server jar) nor a configuration file"
 }
 
-var errNotHome error = notHomeError{}
+// ErrNotHome is returned by [InspectPath] for a directory that is not a
+// Gateway home.
+var ErrNotHome error = notHomeError{}
 
 // normalize makes slices non-nil so that JSON shows [] rather than null.
 func normalize(in *Install) {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/afero"
@@ -42,7 +43,8 @@ says it is done. A file that cannot be read makes the backup incomplete: exit 4.
 			&cli.BoolFlag{Name: "with-logs", Usage: "with --all, add log/ and temp/"},
 			&cli.StringFlag{Name: "pristine", Usage: "the release `ARCHIVE` the install came from", TakesFile: true},
 			&cli.StringFlag{Name: "against", Usage: "the new release `ARCHIVE` about to be unpacked", TakesFile: true},
-			defineFlag, jsonFlag,
+			defineFlag,
+			&cli.BoolFlag{Name: "json", Usage: "print the selection (with --dry-run) or the written backup and its manifest (schema gwup/backup/v1) as JSON"},
 		},
 		Action: runBackup,
 	}
@@ -58,9 +60,9 @@ every hash, size, mode and link, no entry missing, none extra. With --against HO
 also compares with the files on the disk. Every difference is named; any makes
 verify exit 1.`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "against", Usage: "also compare with the files of `HOME` (default: the home in the manifest)", TakesFile: true},
-			&cli.BoolFlag{Name: "against-home", Usage: "compare with the home recorded in the manifest"},
-			jsonFlag,
+			&cli.StringFlag{Name: "against", Usage: "also compare with the files of `HOME` (--against-home: the home in the manifest)", TakesFile: true},
+			&cli.BoolFlag{Name: "against-home", Usage: "also compare with the home recorded in the manifest"},
+			&cli.BoolFlag{Name: "json", Usage: "print what was read and every difference as JSON (the manifest is schema gwup/backup/v1)"},
 		},
 		Action: runVerify,
 	}
@@ -82,7 +84,7 @@ paths only with --outside. --dry-run shows what would be written.`,
 			&cli.BoolFlag{Name: "dry-run", Usage: "show what would be written, write nothing"},
 			&cli.BoolFlag{Name: "force", Usage: "overwrite files that differ from the backup"},
 			&cli.BoolFlag{Name: "outside", Usage: "also restore the files that lived outside the home"},
-			jsonFlag,
+			&cli.BoolFlag{Name: "json", Usage: "print what was (or would be) written as JSON"},
 		},
 		Action: runRestore,
 	}
@@ -105,6 +107,9 @@ func inspectHome(home string, defines map[string]string) (scan.Install, error) {
 	host, _ := os.Hostname()
 	live := scan.ReadLive(ro, runtime.GOOS, false)
 	in, err := scan.InspectPath(ro, home, live, scan.Hostname(ro, host), defines)
+	if errors.Is(err, scan.ErrNotHome) {
+		return in, usagef("name the GATEWAY_HOME, the directory holding bin/, conf/ and lib/", "%v", err)
+	}
 	if err != nil {
 		return in, err
 	}
@@ -126,6 +131,12 @@ func runBackup(cCtx *cli.Context) error {
 	in, err := inspectHome(home, defines)
 	if err != nil {
 		return err
+	}
+	if cCtx.Bool("with-logs") && !cCtx.Bool("all") {
+		return usagef("use --all --with-logs: logs are only taken with the whole home", "--with-logs without --all")
+	}
+	if o := cCtx.String("output"); o != "" && !backupExtension(o) {
+		return usagef("name the archive .tar.gz (or .tgz), .zip or .tar.zst", "-o %s: unknown archive format", o)
 	}
 	fsys := afero.NewOsFs()
 	opts := backup.SelectOptions{All: cCtx.Bool("all"), WithLogs: cCtx.Bool("with-logs")}
@@ -177,6 +188,16 @@ func runBackup(cCtx *cli.Context) error {
 		return &statusError{code: exitIncomplete, msg: err.Error()}
 	}
 	return nil
+}
+
+// backupExtension reports whether name ends like an archive backup writes.
+func backupExtension(name string) bool {
+	for _, ext := range []string{".tar.gz", ".tgz", ".zip", ".tar.zst", ".tzst"} {
+		if strings.HasSuffix(strings.ToLower(name), ext) {
+			return true
+		}
+	}
+	return false
 }
 
 func writeSelection(w io.Writer, sel backup.Selection) error {
@@ -247,14 +268,18 @@ func runRestore(cCtx *cli.Context) error {
 	}
 	res, err := backup.Restore(cCtx.Context, afero.NewOsFs(), archive, opts)
 	w := cCtx.App.Writer
-	if cCtx.Bool("json") {
+	read := res.Manifest.Schema != "" // the archive was read: there is a plan to show
+	if cCtx.Bool("json") && read {
 		if werr := writeJSON(w, res); werr != nil {
 			return werr
 		}
-	} else if res.Into != "" {
+	} else if read && res.Into != "" {
 		verb := "restored"
-		if res.DryRun {
+		switch {
+		case res.DryRun:
 			verb = "would restore"
+		case err != nil:
+			verb = "refused to restore"
 		}
 		fmt.Fprintf(w, "%s %s into %s\n", verb, archive, res.Into)
 		if res.CreatedHome {
@@ -268,7 +293,7 @@ func runRestore(cCtx *cli.Context) error {
 			fmt.Fprintf(tw, "  %s\t%s\t%s\n", it.Action, it.Target, it.Detail)
 		}
 		tw.Flush()
-		if !res.DryRun {
+		if !res.DryRun && err == nil {
 			fmt.Fprintf(w, "%d files written and verified\n", res.Written)
 		}
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -248,6 +249,9 @@ func runPorts(cCtx *cli.Context) error {
 		}
 		res.Coverage.Roots = append(res.Coverage.Roots, p)
 		in, err := scan.InspectPath(o.fsys, p, live, host, o.defines)
+		if errors.Is(err, scan.ErrNotHome) {
+			return usagef("name a Gateway home (holding bin/, conf/ and lib/) or a configuration file", "%v", err)
+		}
 		if err != nil {
 			res.Coverage.Unreadable = append(res.Coverage.Unreadable, scan.Gap{Path: p, Reason: err.Error()})
 			fmt.Fprintf(cCtx.App.ErrWriter, "gwup: %v\n", err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -46,9 +47,10 @@ between the two homes are reported.`,
 			&cli.BoolFlag{Name: "force", Usage: "go ahead despite blockers that are not mandatory"},
 			&cli.StringFlag{Name: "conffiles", Value: backup.ConffilesKeep, Usage: "for files changed by the user and the release: `keep` the user's (release's as .new) or install the new (user's as .old)"},
 			&cli.StringFlag{Name: "pristine", Usage: "the release `ARCHIVE` the install came from (exact detection of user changes)", TakesFile: true},
-			&cli.Int64Flag{Name: "max-bytes", Value: backup.DefaultMaxBytes, Usage: "refuse archives that unpack to more than `N` bytes"},
+			&cli.Int64Flag{Name: "max-bytes", Value: backup.DefaultMaxBytes, Usage: "refuse archives that unpack to more than `N` bytes (> 0)"},
 			&cli.StringFlag{Name: "backup-output", Usage: "write the pre-unpack backup to `FILE` (default: next to the home)", TakesFile: true},
-			defineFlag, ignoreFlag, jsonFlag,
+			defineFlag, ignoreFlag,
+			&cli.BoolFlag{Name: "json", Usage: "print the plan (with --dry-run) or the result as JSON (schema gwup/unpack-plan/v1 for the plan)"},
 		},
 		Action: runUnpack,
 	}
@@ -62,6 +64,9 @@ func runUnpack(cCtx *cli.Context) error {
 	into, beside := cCtx.String("into"), cCtx.String("beside")
 	if (into == "") == (beside == "") {
 		return usagef("unpack over a home with --into HOME, or next to it with --beside HOME", "give exactly one of --into and --beside")
+	}
+	if cCtx.Int64("max-bytes") <= 0 {
+		return usagef("give the byte budget as a positive number, e.g. --max-bytes 8589934592", "invalid --max-bytes %d", cCtx.Int64("max-bytes"))
 	}
 	conffiles := cCtx.String("conffiles")
 	if conffiles != backup.ConffilesKeep && conffiles != backup.ConffilesNew {
@@ -108,27 +113,53 @@ func runUnpack(cCtx *cli.Context) error {
 		GatewayRunning: in.State == scan.StateRunning,
 	}
 	plan, err := backup.PlanUnpack(ctx, archive, home, opts)
+	if errors.Is(err, backup.ErrTooLarge) {
+		return &hintError{err: err, hint: "if the archive is a release you trust, raise the budget with --max-bytes"}
+	}
 	if err != nil {
 		return err
 	}
 
 	// Refuse what gwup plan would block for this install and this release.
-	blocking, findings := upgradeBlockers(in, plan.Release.Version, force, waivers)
+	blocking, mandatory, findings := upgradeBlockers(in, plan.Release.Version, force, waivers)
 	if len(findings) > 0 && !cCtx.Bool("json") {
 		writeUnpackFindings(w, findings)
 	}
-	if len(blocking) > 0 && !dryRun {
-		return &statusError{code: exitFindings, msg: fmt.Sprintf("refusing to unpack %s %s over %s: blocked by %s (--force overrides what is not mandatory)", plan.Release.Edition, plan.Release.Version, home, strings.Join(blocking, ", "))}
-	}
-	if in.State == scan.StateRunning && into != "" && !dryRun {
-		return &hintError{err: fmt.Errorf("refusing to unpack over %s: its gateway is running (pid %d)", home, in.PID), hint: "stop the gateway first; the upgrade procedure starts by stopping it"}
-	}
-
-	if dryRun {
-		if cCtx.Bool("json") {
-			return writeJSON(w, plan)
+	refusal := func() error {
+		hint := " (--force overrides them)"
+		if len(mandatory) > 0 {
+			hint = fmt.Sprintf(" (%s cannot be overridden)", strings.Join(mandatory, ", "))
 		}
-		return writePlan(w, plan)
+		return &statusError{code: exitFindings, msg: fmt.Sprintf("refusing to unpack %s %s over %s: blocked by %s%s", plan.Release.Edition, plan.Release.Version, home, strings.Join(blocking, ", "), hint)}
+	}
+	if dryRun {
+		// The plan is shown whatever blocks it; the status says whether
+		// the real run would go ahead.
+		var err error
+		if cCtx.Bool("json") {
+			err = writeJSON(w, struct {
+				*backup.UnpackPlan
+				Findings []detect.Finding `json:"findings"`
+				Blockers []string         `json:"blockers"`
+			}{plan, orEmpty(findings), orEmpty(blocking)})
+		} else {
+			err = writePlan(w, plan)
+		}
+		switch {
+		case err != nil:
+			return err
+		case len(blocking) > 0:
+			return refusal()
+		case len(plan.Conflicts()) > 0:
+			return &statusError{code: exitFindings, msg: "the plan has conflicts: the unpack would refuse (see the lines marked conflict)"}
+		}
+		return nil
+	}
+	if len(blocking) > 0 {
+		return refusal()
+	}
+	if in.State == scan.StateRunning && into != "" {
+		return &hintError{err: fmt.Errorf("refusing to unpack over %s: its gateway is running (pid %d)", home, in.PID), hint: "stop the gateway first; the upgrade procedure starts by stopping it"}
 	}
 
 	fsys := afero.NewOsFs()
@@ -186,14 +217,14 @@ func runUnpack(cCtx *cli.Context) error {
 // upgradeBlockers judges the upgrade of in to release with the same data and
 // policy as gwup plan, and returns the keys that block it and the findings
 // worth showing. Clashes with other installs are not about this unpack.
-func upgradeBlockers(in scan.Install, release string, force bool, waivers []detect.Waiver) ([]string, []detect.Finding) {
+func upgradeBlockers(in scan.Install, release string, force bool, waivers []detect.Waiver) (blocking, mandatory []string, shown []detect.Finding) {
 	if !detect.KnownRelease(release) {
 		f := detect.Finding{Key: detect.KeyPathUnsupported, Severity: detect.SeverityError, Blocker: !force, Forced: force, Home: in.Home,
 			Message: fmt.Sprintf("the archive holds release %q, which gwup's upgrade data does not know", release)}
 		if force {
-			return nil, []detect.Finding{f}
+			return nil, nil, []detect.Finding{f}
 		}
-		return []string{f.Key}, []detect.Finding{f}
+		return []string{f.Key}, nil, []detect.Finding{f}
 	}
 	a := detect.Analyze(detect.Input{
 		Installs: []scan.Install{in},
@@ -203,18 +234,27 @@ func upgradeBlockers(in scan.Install, release string, force bool, waivers []dete
 		Waivers:  waivers,
 		Now:      time.Now(),
 	})
-	var keys []string
-	var shown []detect.Finding
 	for _, f := range a.Findings {
 		if f.Key == detect.KeyPortClash || f.Key == detect.KeyPortClashPossible || f.Severity == detect.SeverityInfo {
 			continue
 		}
 		shown = append(shown, f)
 		if f.Blocker && !f.Waived {
-			keys = append(keys, f.Key)
+			blocking = append(blocking, f.Key)
+			if f.Mandatory {
+				mandatory = append(mandatory, f.Key)
+			}
 		}
 	}
-	return keys, shown
+	return blocking, mandatory, shown
+}
+
+// orEmpty makes a nil list an empty one, for JSON.
+func orEmpty[T any](list []T) []T {
+	if list == nil {
+		return []T{}
+	}
+	return list
 }
 
 // shippedOf is the release as the plan read it, in the form backup's
@@ -250,6 +290,9 @@ func writeUnpackFindings(w io.Writer, findings []detect.Finding) {
 		tag := strings.ToUpper(f.Severity)
 		if f.Blocker {
 			tag = "BLOCKER"
+			if f.Mandatory {
+				tag = "BLOCKER (mandatory)"
+			}
 		}
 		if f.Forced {
 			tag += ", forced"
@@ -324,5 +367,8 @@ func writeUnpackResult(w io.Writer, r *backup.UnpackResult) {
 	}
 	if r.Rollback != "" {
 		ew.printf("  to roll back: %s\n", r.Rollback)
+		if len(r.Written) > 0 && !r.Beside {
+			ew.printf("    then delete the %d files the release added (listed in --json as \"installed\") and %s\n", len(r.Written), filepath.Join(r.Home, backup.ShippedName))
+		}
 	}
 }

@@ -129,7 +129,7 @@ func TestCorpusExpectations(t *testing.T) {
 		// The openshift config needs -Dopenshift.host from its start script.
 		{"arun-gupta__kaazing-openshift-cartridge/conf__gateway-config-openshift.xml", map[string]string{"openshift.host": "10.1.2.3"},
 			[]string{"tcp 10.1.2.3:8001 ws.bind", "tcp 10.1.2.3:8000 http.bind", "tcp 10.1.2.3:8001 http.bind", "tcp 10.1.2.3:8001 ws.bind"}, nil, "4.0"},
-		// 3.x: broadcast's nested udp accept and top-level management jmx on all interfaces.
+		// 3.2-3.3: the top-level <management> jmx accept binds all interfaces.
 		{"kaazing__gateway/c65284f4__src__test__resources__gateway__conf__gateway-config-management.xml", nil,
 			[]string{"tcp localhost:8000 accept", "tcp 0.0.0.0:2020 management/accept"}, nil, "3.2-3.3"},
 		// Cluster sample in a 5.x repository but a 4.0 namespace.

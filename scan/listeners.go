@@ -492,8 +492,8 @@ func (p *configParser) checkSharedSockets() {
 				continue
 			}
 			p.problem("config-port-conflict", b.Line,
-				"%s %s: service %q (%s, %s:%d) and service %q (%s at %s, %s:%d): %s; the Gateway fails with \"Address already in use\"",
-				b.Proto, b.Addr(), b.Service, b.URI, b.File, b.Line, a.Service, a.URI, a.Addr(), a.File, a.Line, why)
+				"%s %s: service %q (%s at %s, %s:%d) and service %q (%s at %s, %s:%d): %s; the Gateway fails with \"Address already in use\"",
+				b.Proto, b.Addr(), b.Service, b.URI, b.Addr(), b.File, b.Line, a.Service, a.URI, a.Addr(), a.File, a.Line, why)
 			break
 		}
 		r := rep{b.Proto, b.Port, strings.ToLower(b.Host), cb, p.owners[j]}

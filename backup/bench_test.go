@@ -3,6 +3,7 @@ package backup
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -19,7 +20,7 @@ import (
 // bytes (jars), half text-like (configs, web pages, docs).
 func benchHome(b *testing.B) string {
 	b.Helper()
-	home := filepath.Join(os.TempDir(), "gwup-bench-home-v1")
+	home := filepath.Join(os.TempDir(), "gwup-bench-home-v2")
 	done := filepath.Join(home, ".complete")
 	if _, err := os.Stat(done); err == nil {
 		return home
@@ -41,7 +42,7 @@ func benchHome(b *testing.B) string {
 				data[j] = byte(rng.Uint32())
 			}
 		} else {
-			dir = []string{"conf", "web/extras/docs", "web/base", "error-pages"}[i%4/1%4]
+			dir = []string{"conf", "web/extras/docs", "web/base", "error-pages"}[i/2%4]
 			name = fmt.Sprintf("file-%04d.xml", i)
 			var sb strings.Builder
 			for sb.Len() < n {
@@ -73,6 +74,13 @@ func BenchmarkBackupAll(b *testing.B) {
 	out := b.TempDir()
 	fsys := afero.NewOsFs()
 	pigz, _ := exec.LookPath("pigz")
+	want := 0 // every file of the home: --all takes them all
+	must(b, filepath.WalkDir(home, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			want++
+		}
+		return err
+	}))
 	var gwupT, tarT, pigzT time.Duration
 	var size, tarSize int64
 	b.ResetTimer()
@@ -83,6 +91,9 @@ func BenchmarkBackupAll(b *testing.B) {
 		res, err := Save(context.Background(), fsys, sel, Options{Output: filepath.Join(out, fmt.Sprintf("g%d.tar.gz", i))})
 		must(b, err)
 		gwupT += time.Since(start)
+		if got := len(res.Manifest.Entries); got != want {
+			b.Fatalf("backup --all holds %d entries, the home has %d files", got, want)
+		}
 		fi, _ := os.Stat(res.Path)
 		size = fi.Size()
 

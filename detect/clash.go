@@ -498,6 +498,10 @@ func remediate(clashes []Clash, installs []scan.Install, live scan.Live) {
 			r.Property, r.File, r.Line = o.Property, o.File, o.Line
 			r.Message = fmt.Sprintf("set property %s to %s in %s:%d (it sets %s/%d for every listener that uses it)", o.Property, value, o.File, o.Line, c.Proto, c.Port)
 			count = 1
+		} else if at.Element == "management.jmx default" {
+			// The service names no address: the fix is to give it one.
+			r.Message = fmt.Sprintf("give the management.jmx service at %s its own address: <properties><connector.server.address>jmx://localhost:%s/</connector.server.address></properties>", where, value)
+			count = 1
 		} else if o != nil && o.Source == "define" {
 			r.Property = o.Property
 			r.Message = fmt.Sprintf("set -D%s=%s where the gateway is started (GATEWAY_OPTS in its start script or service), or change %s", o.Property, value, where)

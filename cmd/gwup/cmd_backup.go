@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -304,14 +303,4 @@ func runRestore(cCtx *cli.Context) error {
 		return &hintError{err: err, hint: "gwup restores only archives written by gwup backup"}
 	}
 	return err
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return fmt.Errorf("write report: %w", err)
-	}
-	return nil
 }

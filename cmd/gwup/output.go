@@ -124,11 +124,8 @@ func render(cCtx *cli.Context, o hostOptions, r *report) error {
 	r.failOn = o.failOn
 	w := cCtx.App.Writer
 	if o.json {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(r); err != nil {
-			return fmt.Errorf("write report: %w", err)
+		if err := writeJSON(w, r); err != nil {
+			return err
 		}
 	} else if err := writeText(w, r); err != nil {
 		return fmt.Errorf("write report: %w", err)
@@ -174,4 +171,15 @@ func (p *progress) done() {
 	if p.on && !p.last.IsZero() {
 		fmt.Fprintf(p.w, "\rgwup: scanned %d directories\n", p.n)
 	}
+}
+
+// writeJSON prints v as indented JSON, the form of every --json output.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return nil
 }
